@@ -1,0 +1,1 @@
+"""Whitelisted methods: the MCP endpoint and its HTTP housekeeping."""

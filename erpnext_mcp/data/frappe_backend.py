@@ -1,0 +1,368 @@
+"""DataBackend on a real site, as the session user: frappe.get_list / frappe.get_doc + permission
+checks, never get_all on documents and never ignore_permissions. Frappe's exceptions become the
+app's ToolErrors here, with Frappe's own message and without SQL or tracebacks."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import frappe
+from frappe.utils import get_url
+
+from erpnext_mcp import __version__
+from erpnext_mcp.data.backend import LAYOUT_FIELDTYPES, STANDARD_FIELDS, DocTypeInfo, FieldInfo
+from erpnext_mcp.exceptions import (
+	Conflict,
+	InvalidArguments,
+	NotFound,
+	PermissionDenied,
+	ToolError,
+	Unavailable,
+	ValidationFailed,
+)
+
+ERPNEXT_PTYPES = ("read", "write", "create", "delete", "submit", "cancel", "amend", "report", "export", "print", "email", "share")
+IDEMPOTENCY_TTL = 24 * 3600
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def clean_message(exc: BaseException) -> str:
+	"""Frappe's message for a person: tags stripped, no SQL (database errors are never passed on)."""
+	text = str(exc) or ""
+	messages = [m for m in (getattr(frappe.local, "message_log", None) or [])]
+	if not text and messages:
+		last = messages[-1]
+		text = last.get("message") if isinstance(last, dict) else str(last)
+	text = _TAG_RE.sub("", frappe.utils.html2text(text) if "<" in text else text)
+	return " ".join(text.split())[:1000] or type(exc).__name__
+
+
+@contextlib.contextmanager
+def translated_errors(doctype: str, name: str | None = None) -> Iterator[None]:
+	"""Frappe exceptions → ToolErrors that say what happened in ERPNext's own words."""
+	what = f"{doctype} {name}" if name else doctype
+	try:
+		yield
+	except ToolError:
+		raise
+	except frappe.DoesNotExistError:
+		raise NotFound(f"{what} was not found, or you are not allowed to see it.")
+	except frappe.PermissionError as e:
+		raise PermissionDenied(
+			f"ERPNext does not allow this on {what}: {clean_message(e) or 'not permitted'}",
+			layer="ERPNext permissions",
+		)
+	except frappe.TimestampMismatchError:
+		raise Conflict(f"{what} was changed by someone else meanwhile; read it again and retry.")
+	except frappe.QueryDeadlockError:
+		raise Unavailable("The database was busy (deadlock); nothing was saved. Retry the call.")
+	except frappe.QueryTimeoutError:
+		raise Unavailable("The database was busy (lock wait timeout); nothing was saved. Retry the call.")
+	except frappe.DuplicateEntryError:
+		raise ValidationFailed(f"{what}: a document with this name already exists.")
+	except frappe.ValidationError as e:
+		raise ValidationFailed(f"ERPNext refused {what}: {clean_message(e)}")
+	finally:
+		# Frappe queues msgprints for the HTTP response; ours is built by the MCP layer instead.
+		if getattr(frappe.local, "message_log", None):
+			frappe.local.message_log = []
+
+
+def _json_safe(value: Any) -> Any:
+	return frappe.parse_json(frappe.as_json(value))
+
+
+class FrappeBackend:
+	def __init__(self):
+		self.user = frappe.session.user
+		self._meta_cache: dict[tuple[str, str | None], DocTypeInfo] = {}
+
+	# ---------------------------------------------------------------- identity
+	def caller(self) -> dict[str, Any]:
+		return {
+			"user": self.user,
+			"full_name": frappe.utils.get_fullname(self.user),
+			"roles": sorted(frappe.get_roles(self.user)),
+		}
+
+	def site_info(self) -> dict[str, Any]:
+		versions = {app: getattr(frappe.get_module(app), "__version__", None) for app in frappe.get_installed_apps()}
+		return {
+			"site": frappe.local.site,
+			"url": get_url(),
+			"frappe_version": versions.get("frappe"),
+			"erpnext_version": versions.get("erpnext"),
+			"app_version": __version__,
+		}
+
+	# ---------------------------------------------------------------- meta
+	def readable_doctypes(self) -> list[dict[str, Any]]:
+		names = set(frappe.get_user().get_can_read())
+		if not names:
+			return []
+		# Metadata only (module, flags) for DocTypes the user may already read: not document data.
+		rows = frappe.get_all(
+			"DocType",
+			filters={"name": ["in", sorted(names)], "istable": 0},
+			fields=["name", "module", "is_submittable", "issingle"],
+		)
+		return [
+			{
+				"name": r.name,
+				"module": r.module,
+				"is_submittable": bool(r.is_submittable),
+				"is_single": bool(r.issingle),
+			}
+			for r in rows
+		]
+
+	def describe(self, doctype: str, parenttype: str | None = None) -> DocTypeInfo:
+		key = (doctype, parenttype)
+		if key in self._meta_cache:
+			return self._meta_cache[key]
+		if not isinstance(doctype, str) or not frappe.db.exists("DocType", doctype):
+			raise NotFound(f'DocType "{doctype}" does not exist. Call list_doctypes to see the DocTypes you may use.')
+		meta = frappe.get_meta(doctype)
+		read_levels = set(meta.get_permlevel_access("read", parenttype=parenttype, user=self.user))
+		if self.user == "Administrator":
+			read_levels = {df.permlevel for df in meta.fields} | {0}
+		fields = [
+			FieldInfo(
+				fieldname=df.fieldname,
+				label=df.label or df.fieldname,
+				fieldtype=df.fieldtype,
+				options=df.options or None,
+				reqd=bool(df.reqd),
+				read_only=bool(df.read_only),
+				permlevel=df.permlevel or 0,
+				default=df.default,
+				description=df.description or None,
+				in_list_view=bool(df.in_list_view),
+			)
+			for df in meta.fields
+			if df.fieldtype not in LAYOUT_FIELDTYPES and df.permlevel in read_levels
+		]
+		info = DocTypeInfo(
+			name=doctype,
+			module=meta.module or "",
+			is_submittable=bool(meta.is_submittable),
+			is_single=bool(meta.issingle),
+			is_table=bool(meta.istable),
+			title_field=meta.title_field or None,
+			search_fields=[f.strip() for f in (meta.search_fields or "").split(",") if f.strip()],
+			fields=fields,
+			all_fieldnames=frozenset(df.fieldname for df in meta.fields if df.fieldtype not in LAYOUT_FIELDTYPES),
+		)
+		write_levels = set(meta.get_permlevel_access("write", parenttype=parenttype, user=self.user))
+		if self.user == "Administrator":
+			write_levels = read_levels
+		info.writable_fieldnames = frozenset(f.fieldname for f in fields if f.permlevel in write_levels)
+		self._meta_cache[key] = info
+		for f in fields:
+			if f.is_table and f.options:
+				info.children[f.fieldname] = self.describe(f.options, parenttype=doctype)
+		return info
+
+	def erpnext_permissions(self, doctype: str) -> dict[str, bool]:
+		self.describe(doctype)
+		return {ptype: bool(frappe.has_permission(doctype, ptype, user=self.user)) for ptype in ERPNEXT_PTYPES}
+
+	def _require(self, doctype: str, ptype: str) -> None:
+		if not frappe.has_permission(doctype, ptype, user=self.user):
+			roles = ", ".join(r for r in frappe.get_roles(self.user) if r not in ("All", "Guest")) or "none"
+			raise PermissionDenied(
+				f"Your ERPNext roles ({roles}) do not allow {ptype} on {doctype}.",
+				layer="ERPNext role permissions",
+				rule=f"{doctype}: {ptype}",
+			)
+
+	# ---------------------------------------------------------------- reads
+	def list_documents(
+		self,
+		doctype: str,
+		*,
+		fields: list[str],
+		filters: list[list],
+		or_filters: list[list] | None,
+		order_by: str | None,
+		start: int,
+		page_length: int,
+	) -> list[dict[str, Any]]:
+		self._require(doctype, "read")
+		kwargs: dict[str, Any] = {
+			"fields": fields,
+			"filters": filters,
+			"limit_start": start,
+			"limit_page_length": page_length,
+		}
+		if or_filters:
+			kwargs["or_filters"] = or_filters
+		if order_by:
+			kwargs["order_by"] = order_by
+		with translated_errors(doctype):
+			rows = frappe.get_list(doctype, **kwargs)
+		return _json_safe(rows)
+
+	def _doc_as_dict(self, doc) -> dict[str, Any]:
+		doc.apply_fieldlevel_read_permissions()
+		info = self.describe(doc.doctype)
+		return _json_safe(self._strip(info, doc.as_dict(no_default_fields=False)))
+
+	def _strip(self, info: DocTypeInfo, data: dict[str, Any]) -> dict[str, Any]:
+		"""Keep only standard fields and fields whose permlevel the caller may read."""
+		keep = set(STANDARD_FIELDS) | set(info.fieldnames)
+		out = {}
+		for key, value in data.items():
+			if key not in keep:
+				continue
+			child = info.children.get(key)
+			if child is not None:
+				out[key] = [self._strip(child, row) for row in (value or [])]
+			else:
+				out[key] = value
+		return out
+
+	def get_document(self, doctype: str, name: str) -> dict[str, Any]:
+		self.describe(doctype)
+		self._require(doctype, "read")
+		with translated_errors(doctype, name):
+			doc = frappe.get_doc(doctype, name)
+			if not doc.has_permission("read"):
+				raise PermissionDenied(
+					f"ERPNext does not let you read {doctype} {name} (User Permissions, ownership or sharing).",
+					layer="ERPNext document permissions",
+				)
+			return self._doc_as_dict(doc)
+
+	# ---------------------------------------------------------------- writes
+	def _check_child_rows(self, doc, values: dict[str, Any]) -> None:
+		"""A child row that names a row must name one of this document's own rows."""
+		info = self.describe(doc.doctype)
+		for fieldname in info.children:
+			rows = values.get(fieldname)
+			if not isinstance(rows, list):
+				continue
+			own = {row.name for row in doc.get(fieldname) or []}
+			for i, row in enumerate(rows):
+				row_name = row.get("name") if isinstance(row, dict) else None
+				if row_name and row_name not in own:
+					raise InvalidArguments(
+						f"values.{fieldname}[{i}]: row {row_name!r} is not a row of {doc.doctype} {doc.name}.{fieldname}; "
+						"omit name to add a new row."
+					)
+
+	def create_document(
+		self,
+		doctype: str,
+		values: dict[str, Any],
+		*,
+		before_insert: Callable[[dict[str, Any]], None],
+		idempotency_key: str | None = None,
+	) -> dict[str, Any]:
+		self._require(doctype, "create")
+		key = f"erpnext_mcp:idempotency:{self.user}:{doctype}:{idempotency_key}" if idempotency_key else None
+		if key:
+			previous = frappe.cache.get_value(key)
+			if previous and frappe.db.exists(doctype, previous):
+				return self.get_document(doctype, previous)
+		with translated_errors(doctype):
+			doc = frappe.new_doc(doctype)
+			for fieldname, value in values.items():
+				if isinstance(value, list):
+					doc.set(fieldname, [])
+					for row in value:
+						doc.append(fieldname, {k: v for k, v in row.items() if k != "name"})
+				else:
+					doc.set(fieldname, value)
+			before_insert(_json_safe(doc.as_dict()))
+			doc.insert()
+			result = self._doc_as_dict(doc)
+		if key:
+			frappe.cache.set_value(key, doc.name, expires_in_sec=IDEMPOTENCY_TTL)
+		return result
+
+	def update_document(
+		self,
+		doctype: str,
+		name: str,
+		values: dict[str, Any],
+		*,
+		before_save: Callable[[dict[str, Any], dict[str, Any]], None],
+		expected_modified: str | None = None,
+	) -> dict[str, Any]:
+		self._require(doctype, "write")
+		with translated_errors(doctype, name):
+			# Row lock: a concurrent update waits here instead of overwriting silently.
+			doc = frappe.get_doc(doctype, name, for_update=True)
+			if not doc.has_permission("write"):
+				raise PermissionDenied(
+					f"ERPNext does not let you change {doctype} {name} (User Permissions, ownership or sharing).",
+					layer="ERPNext document permissions",
+				)
+			if expected_modified and str(doc.modified) != str(expected_modified):
+				raise Conflict(
+					f"{doctype} {name} was modified at {doc.modified}, after the version you read "
+					f"({expected_modified}); read it again and retry."
+				)
+			if doc.docstatus != 0:
+				raise ValidationFailed(
+					f"{doctype} {name} is {'submitted' if doc.docstatus == 1 else 'cancelled'}; only drafts can be changed."
+				)
+			self._check_child_rows(doc, values)
+			stored = _json_safe(doc.as_dict())
+			for fieldname, value in values.items():
+				if isinstance(value, list):
+					own = {row.name: row for row in doc.get(fieldname) or []}
+					new_rows = []
+					for row in value:
+						existing = own.get(row.get("name")) if row.get("name") else None
+						if existing is not None:
+							existing.update({k: v for k, v in row.items() if k != "name"})
+							new_rows.append(existing)
+						else:
+							new_rows.append({k: v for k, v in row.items() if k != "name"})
+					doc.set(fieldname, new_rows)
+				else:
+					doc.set(fieldname, value)
+			before_save(stored, _json_safe(doc.as_dict()))
+			doc.save()
+			return self._doc_as_dict(doc)
+
+	def delete_document(self, doctype: str, name: str) -> None:
+		self._require(doctype, "delete")
+		with translated_errors(doctype, name):
+			if not frappe.db.exists(doctype, name):
+				raise NotFound(f"{doctype} {name} was not found, or you are not allowed to see it.")
+			frappe.delete_doc(doctype, name)
+
+	def change_docstatus(self, doctype: str, name: str, operation: str) -> dict[str, Any]:
+		self._require(doctype, operation)
+		with translated_errors(doctype, name):
+			doc = frappe.get_doc(doctype, name, for_update=True)
+			if not doc.has_permission(operation):
+				raise PermissionDenied(
+					f"ERPNext does not let you {operation} {doctype} {name}.", layer="ERPNext document permissions"
+				)
+			expected = 0 if operation == "submit" else 1
+			if doc.docstatus != expected:
+				state = {0: "a draft", 1: "submitted", 2: "cancelled"}[doc.docstatus]
+				raise ValidationFailed(f"{doctype} {name} is {state}; {operation} needs {'a draft' if expected == 0 else 'a submitted document'}.")
+			if operation == "submit":
+				doc.submit()
+			else:
+				doc.cancel()
+			return self._doc_as_dict(doc)
+
+	# ---------------------------------------------------------------- transaction and errors
+	def rollback(self) -> None:
+		frappe.db.rollback()
+
+	def log_error(self, title: str) -> str | None:
+		try:
+			log = frappe.log_error(title=title)
+			return log.name if log else None
+		except Exception:
+			return None

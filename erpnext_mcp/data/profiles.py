@@ -1,0 +1,107 @@
+"""The one place that finds which MCP Permission Profiles apply to a user and turns them into policy data."""
+
+from __future__ import annotations
+
+import json
+
+import frappe
+
+from erpnext_mcp.policy import Condition, Profile, Rule, resolve
+from erpnext_mcp.policy.engine import EffectivePolicy
+
+OPERATION_FIELDS = {
+	"read": "can_read",
+	"create": "can_create",
+	"update": "can_update",
+	"delete": "can_delete",
+	"submit": "can_submit",
+	"cancel": "can_cancel",
+}
+APPLIES_TO = {
+	"Read": {"read"},
+	"Create": {"create"},
+	"Update": {"update"},
+	"Create and Update": {"create", "update"},
+	"Read, Create and Update": {"read", "create", "update"},
+}
+
+
+def split_fields(text: str | None) -> list[str]:
+	return [f.strip() for f in (text or "").replace("\n", ",").split(",") if f.strip()]
+
+
+def parse_condition_value(operator: str, raw: str | None):
+	"""The Desk form stores values as text: one per line for lists, JSON also accepted."""
+	text = (raw or "").strip()
+	if operator in ("is set", "is not set"):
+		return None
+	if operator in ("in", "not in", "between"):
+		if text.startswith("["):
+			try:
+				value = json.loads(text)
+			except ValueError:
+				value = None
+			if isinstance(value, list):
+				return value
+		return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+	return text
+
+
+def profile_from_doc(doc, via: str) -> Profile:
+	rules = []
+	conditions_by_doctype: dict[str, list[Condition]] = {}
+	for i, row in enumerate(doc.get("conditions") or [], start=1):
+		conditions_by_doctype.setdefault(row.document_type, []).append(
+			Condition(
+				fieldname=row.fieldname,
+				operator=row.operator,
+				value=parse_condition_value(row.operator, row.value),
+				applies_to=frozenset(APPLIES_TO.get(row.applies_to, {"create", "update"})),
+				label=f"condition row {i}",
+			)
+		)
+	for row in doc.get("rules") or []:
+		allowed = split_fields(row.allowed_fields)
+		rules.append(
+			Rule(
+				doctype=row.document_type,
+				operations=frozenset(op for op, field in OPERATION_FIELDS.items() if row.get(field)),
+				allowed_fields=frozenset(allowed) if allowed else None,
+				restricted_fields=frozenset(split_fields(row.restricted_fields)),
+				conditions=tuple(conditions_by_doctype.get(row.document_type, ())),
+				allow_protected=bool(row.allow_protected),
+			)
+		)
+	return Profile(name=doc.name, rules=tuple(rules), priority=doc.priority or 0, via=via)
+
+
+def profiles_for(user: str) -> list[Profile]:
+	"""Enabled profiles naming the user or one of their roles; else Settings' default profile."""
+	roles = set(frappe.get_roles(user))
+	by_user = set(
+		frappe.get_all("MCP Profile User", filters={"user": user, "parenttype": "MCP Permission Profile"}, pluck="parent")
+	)
+	by_role = set(
+		frappe.get_all(
+			"MCP Profile Role",
+			filters={"role": ["in", sorted(roles) or [""]], "parenttype": "MCP Permission Profile"},
+			pluck="parent",
+		)
+	)
+	names = sorted(by_user | by_role)
+	out = []
+	for name in names:
+		doc = frappe.get_cached_doc("MCP Permission Profile", name)
+		if doc.enabled:
+			out.append(profile_from_doc(doc, "user" if name in by_user else "role"))
+	if not out:
+		default = frappe.db.get_single_value("MCP Settings", "default_profile")
+		if default and frappe.db.exists("MCP Permission Profile", default):
+			doc = frappe.get_cached_doc("MCP Permission Profile", default)
+			if doc.enabled:
+				out.append(profile_from_doc(doc, "default"))
+	return out
+
+
+def policy_for(user: str) -> EffectivePolicy:
+	return resolve(profiles_for(user))

@@ -1,0 +1,46 @@
+"""MCP Settings as the protocol layer needs them, read once per request from Frappe's cached Single."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import frappe
+from frappe.utils import get_url
+
+from erpnext_mcp.server.context import EndpointSettings
+
+
+def parse_origins(text: str) -> list[str]:
+	"""One Origin per line → ["https://host[:port]"]; a malformed line is an error that names it."""
+	origins = []
+	for line in (text or "").splitlines():
+		line = line.strip().rstrip("/")
+		if not line:
+			continue
+		parts = urlsplit(line)
+		if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+			frappe.throw(
+				frappe._("Allowed Origins: {0} is not an Origin. Write it as https://host or https://host:port.").format(
+					frappe.bold(line)
+				)
+			)
+		origins.append(f"{parts.scheme}://{parts.netloc}")
+	return origins
+
+
+def load_settings() -> EndpointSettings:
+	doc = frappe.get_cached_doc("MCP Settings")
+	own = urlsplit(get_url())
+	allowed = [f"{own.scheme}://{own.netloc}", *parse_origins(doc.allowed_origins or "")]
+	return EndpointSettings(
+		enabled=bool(doc.enabled),
+		allowed_origins=tuple(dict.fromkeys(allowed)),
+		per_doctype_tools=bool(doc.per_doctype_tools),
+		max_per_doctype_tools=doc.max_per_doctype_tools or 100,
+		max_page_length=doc.max_page_length or 100,
+		default_page_length=doc.default_page_length or 20,
+	)
+
+
+def administrator_allowed() -> bool:
+	return bool(frappe.get_cached_doc("MCP Settings").allow_administrator)

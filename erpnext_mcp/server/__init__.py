@@ -1,0 +1,1 @@
+"""The MCP protocol layer: SDK server, tools, HTTP exchange. Never imports frappe."""

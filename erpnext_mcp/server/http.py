@@ -1,0 +1,171 @@
+"""One Streamable HTTP exchange, served inside whatever WSGI request carries it (Frappe's or a test's).
+
+The SDK's own transport does the protocol work (version negotiation, Accept/Content-Type/Origin
+checks, JSON-RPC parsing and errors, 202 for notifications, the 2026-07-28 stateless envelope): we
+hand it the request as an ASGI scope and collect its answer. What it cannot know stays here: the
+site's on/off switch, authentication and the 401 that tells a client how to sign in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from erpnext_mcp.server import app, context, sdk
+from erpnext_mcp.server.context import CallState, EndpointSettings
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class HttpRequest:
+	method: str
+	headers: dict[str, str]  # lower-case names
+	body: bytes
+	path: str = "/api/method/erpnext_mcp.api.mcp.handle"
+	scheme: str = "http"
+	remote_addr: str = "127.0.0.1"
+
+
+@dataclass
+class HttpResponse:
+	status: int
+	headers: dict[str, str] = field(default_factory=dict)
+	body: bytes = b""
+
+	def json(self) -> Any:
+		return json.loads(self.body) if self.body else None
+
+
+def jsonrpc_error(status: int, code: int, message: str, headers: dict[str, str] | None = None, request_id=None) -> HttpResponse:
+	body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+	return HttpResponse(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode())
+
+
+def peek_request_id(body: bytes) -> Any:
+	try:
+		data = json.loads(body)
+	except ValueError:
+		return None
+	return data.get("id") if isinstance(data, dict) else None
+
+
+def method_not_allowed() -> HttpResponse:
+	# No server-initiated stream: every answer travels on its POST, so GET has nothing to serve.
+	return jsonrpc_error(
+		405, -32000, "Method not allowed: send MCP JSON-RPC messages with POST.", {"Allow": "POST"}
+	)
+
+
+def disabled() -> HttpResponse:
+	return jsonrpc_error(
+		503,
+		-32000,
+		"The MCP server is disabled on this site. An administrator can enable it in MCP Settings.",
+	)
+
+
+def unauthorized(www_authenticate: str, request_id=None) -> HttpResponse:
+	return jsonrpc_error(
+		401,
+		-32001,
+		"Authentication required: send the header 'Authorization: token <api_key>:<api_secret>' "
+		"(ERPNext user → API Access → Generate Keys) or an OAuth bearer token.",
+		{"WWW-Authenticate": www_authenticate},
+		request_id,
+	)
+
+
+def _scope(req: HttpRequest) -> dict[str, Any]:
+	host = req.headers.get("host", "localhost")
+	server_host, _, port = host.partition(":")
+	return {
+		"type": "http",
+		"asgi": {"version": "3.0", "spec_version": "2.3"},
+		"http_version": "1.1",
+		"method": req.method.upper(),
+		"scheme": req.scheme,
+		"path": req.path,
+		"raw_path": req.path.encode(),
+		"root_path": "",
+		"query_string": b"",
+		"headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in req.headers.items()],
+		"client": (req.remote_addr, 0),
+		"server": (server_host, int(port) if port.isdigit() else (443 if req.scheme == "https" else 80)),
+	}
+
+
+async def _exchange(req: HttpRequest, allowed_origins: list[str]) -> HttpResponse:
+	status = 500
+	headers: dict[str, str] = {}
+	chunks: list[bytes] = []
+	sent_body = False
+
+	async def receive():
+		nonlocal sent_body
+		if not sent_body:
+			sent_body = True
+			return {"type": "http.request", "body": req.body, "more_body": False}
+		# The client stays connected until our answer is complete.
+		await anyio.sleep_forever()
+
+	async def send(message):
+		nonlocal status
+		if message["type"] == "http.response.start":
+			status = message["status"]
+			for k, v in message.get("headers", []):
+				headers[k.decode("latin-1").title()] = v.decode("latin-1")
+		elif message["type"] == "http.response.body":
+			chunks.append(message.get("body", b""))
+
+	manager = sdk.session_manager(
+		app.get_server(), allowed_origins=allowed_origins, host=req.headers.get("host", "localhost")
+	)
+	async with manager.run():
+		await manager.handle_request(_scope(req), receive, send)
+	return HttpResponse(status, headers, b"".join(chunks))
+
+
+def _as_jsonrpc(resp: HttpResponse, request_id) -> HttpResponse:
+	"""The SDK answers a few transport refusals in plain text; clients get JSON-RPC everywhere."""
+	if resp.status < 400 or resp.headers.get("Content-Type", "").startswith("application/json"):
+		return resp
+	text = resp.body.decode("utf-8", "replace").strip() or {
+		403: "Forbidden: this Origin is not allowed (MCP Settings → Allowed Origins)",
+		406: "Not Acceptable: send 'Accept: application/json, text/event-stream'",
+		413: "Request body too large",
+		415: "Unsupported Media Type: send 'Content-Type: application/json'",
+	}.get(resp.status, "Request refused")
+	extra = {k: v for k, v in resp.headers.items() if k.lower() not in ("content-type", "content-length")}
+	return jsonrpc_error(resp.status, -32600 if resp.status != 403 else -32000, text, extra, request_id)
+
+
+def serve(
+	req: HttpRequest,
+	*,
+	settings: EndpointSettings,
+	authenticated: bool,
+	www_authenticate: str,
+	make_state: Callable[[str], CallState],
+) -> tuple[HttpResponse, CallState | None]:
+	"""Answer one HTTP request to the MCP endpoint; also returns the CallState (for the audit record)."""
+	if req.method.upper() != "POST":
+		return method_not_allowed(), None
+	if not settings.enabled:
+		return disabled(), None
+	request_id = peek_request_id(req.body)
+	if not authenticated:
+		return unauthorized(www_authenticate, request_id), None
+	if len(req.body) > MAX_BODY_BYTES:
+		return jsonrpc_error(413, -32600, f"Request body larger than {MAX_BODY_BYTES} bytes"), None
+	state = make_state(sdk.negotiated_version(req.headers))
+	token = context.activate(state)
+	try:
+		resp = anyio.run(_exchange, req, list(settings.allowed_origins))
+	finally:
+		context.deactivate(token)
+	return _as_jsonrpc(resp, request_id), state

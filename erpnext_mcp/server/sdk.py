@@ -1,0 +1,144 @@
+"""The one place that knows the two `mcp` SDK lines apart (1.12.x beside Frappe v15, 2.x beside v16).
+
+Everything else builds results as plain dicts in wire (camelCase) form and lets `mcp.types` validate
+them, which both lines accept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from importlib.metadata import version as _dist_version
+from typing import Any
+
+import mcp.types as types
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+
+SDK_VERSION = _dist_version("mcp")
+SDK_MAJOR = int(SDK_VERSION.split(".")[0])
+
+if SDK_MAJOR >= 2:
+	from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+else:
+	from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS as HANDSHAKE_PROTOCOL_VERSIONS
+
+	MODERN_PROTOCOL_VERSIONS = ()
+
+HANDSHAKE_VERSIONS: tuple[str, ...] = tuple(HANDSHAKE_PROTOCOL_VERSIONS)
+STATELESS_VERSIONS: tuple[str, ...] = tuple(MODERN_PROTOCOL_VERSIONS)
+# What a request without MCP-Protocol-Version speaks, per the Streamable HTTP spec.
+DEFAULT_HTTP_VERSION = "2025-03-26"
+PROTOCOL_VERSION_HEADER = "mcp-protocol-version"
+
+ListTools = Callable[[], Awaitable[list[dict[str, Any]]]]
+CallTool = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def build_server(
+	*,
+	name: str,
+	version: str,
+	instructions: str,
+	list_tools: ListTools,
+	call_tool: CallTool,
+	list_cache_ttl_ms: int = 0,
+) -> Server:
+	"""A lowlevel SDK server whose tools/list and tools/call go to our two coroutines.
+
+	`list_tools` returns tool dicts; `call_tool` returns a CallToolResult dict (errors included), so
+	the SDK never has to guess how to present a failure.
+	"""
+
+	async def _tools() -> Any:
+		return types.ListToolsResult.model_validate({"tools": await list_tools()})
+
+	async def _call(name: str, arguments: dict[str, Any] | None) -> Any:
+		return types.CallToolResult.model_validate(await call_tool(name, dict(arguments or {})))
+
+	if SDK_MAJOR >= 2:
+		from mcp.server.caching import CacheHint
+
+		async def on_list_tools(ctx, params):
+			_note_version(ctx.protocol_version)
+			return await _tools()
+
+		async def on_call_tool(ctx, params):
+			_note_version(ctx.protocol_version)
+			return await _call(params.name, params.arguments)
+
+		return Server(
+			name,
+			version=version,
+			instructions=instructions,
+			# The tool list depends on the caller's roles and profile: never shared between callers.
+			cache_hints={"tools/list": CacheHint(ttl_ms=list_cache_ttl_ms, scope="private")},
+			on_list_tools=on_list_tools,
+			on_call_tool=on_call_tool,
+		)
+
+	server = Server(name, version=version, instructions=instructions)
+
+	async def handle_list_tools(request: types.ListToolsRequest):
+		return types.ServerResult(await _tools())
+
+	async def handle_call_tool(request: types.CallToolRequest):
+		return types.ServerResult(await _call(request.params.name, request.params.arguments))
+
+	# Registered directly rather than through the decorators: the 1.x decorators re-validate and
+	# reshape results, which our handlers already do identically on both lines.
+	server.request_handlers[types.ListToolsRequest] = handle_list_tools
+	server.request_handlers[types.CallToolRequest] = handle_call_tool
+	return server
+
+
+def session_manager(server: Server, *, allowed_origins: list[str], host: str) -> StreamableHTTPSessionManager:
+	"""A stateless, JSON-answering transport for exactly one HTTP exchange.
+
+	The host was already matched to the site by Frappe; the Origin allow-list is the SDK's own check.
+	"""
+	security = TransportSecuritySettings(
+		enable_dns_rebinding_protection=True,
+		allowed_hosts=[host],
+		allowed_origins=list(allowed_origins),
+	)
+	return StreamableHTTPSessionManager(
+		app=server, json_response=True, stateless=True, security_settings=security
+	)
+
+
+def negotiated_version(headers: dict[str, str]) -> str:
+	"""The revision this request speaks: its MCP-Protocol-Version header, else the spec's default."""
+	return headers.get(PROTOCOL_VERSION_HEADER) or DEFAULT_HTTP_VERSION
+
+
+def protocol_error(code: int, message: str) -> Exception:
+	"""An exception the SDK answers with a JSON-RPC error (not a tool result)."""
+	if SDK_MAJOR >= 2:
+		from mcp.shared.exceptions import MCPError
+
+		return MCPError(code, message)
+	from mcp.shared.exceptions import McpError
+
+	return McpError(types.ErrorData(code=code, message=message))
+
+
+INVALID_PARAMS = types.INVALID_PARAMS
+
+
+def _note_version(version: str | None) -> None:
+	from erpnext_mcp.server import context
+
+	state = context.current_or_none()
+	if state is not None and version:
+		state.protocol_version = version
+
+
+def is_protocol_error(exc: BaseException) -> bool:
+	if SDK_MAJOR >= 2:
+		from mcp.shared.exceptions import MCPError
+
+		return isinstance(exc, MCPError)
+	from mcp.shared.exceptions import McpError
+
+	return isinstance(exc, McpError)

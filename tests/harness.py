@@ -1,0 +1,84 @@
+"""Tier 1's HTTP server: a stdlib WSGI server running the same `erpnext_mcp.server.http.serve` that
+Frappe's whitelisted method runs, with the in-memory backend behind it."""
+
+from __future__ import annotations
+
+import threading
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from erpnext_mcp.policy import Profile, resolve
+from erpnext_mcp.server.context import CallState, EndpointSettings
+from erpnext_mcp.server.http import HttpRequest, serve
+from tests.memory_backend import USERS, MemoryBackend, MemoryStore
+
+TOKENS = {f"token key-{i}:secret-{i}": user for i, user in enumerate(sorted(USERS))}
+TOKEN_OF = {user: token for token, user in TOKENS.items()}
+PATH = "/api/method/erpnext_mcp.api.mcp.handle"
+
+
+class App:
+	def __init__(self):
+		self.store = MemoryStore()
+		self.settings = EndpointSettings(enabled=True, allowed_origins=("https://allowed.example",))
+		self.profiles: dict[str, list[Profile]] = {}
+		self.states: list[CallState] = []
+
+	def __call__(self, environ, start_response):
+		headers = {
+			key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+		}
+		if environ.get("CONTENT_TYPE"):
+			headers["content-type"] = environ["CONTENT_TYPE"]
+		length = int(environ.get("CONTENT_LENGTH") or 0)
+		body = environ["wsgi.input"].read(length) if length else b""
+		if environ.get("PATH_INFO") != PATH:
+			start_response("404 Not Found", [("Content-Type", "text/plain")])
+			return [b"not found"]
+		user = TOKENS.get(headers.get("authorization", ""))
+		request = HttpRequest(method=environ["REQUEST_METHOD"], headers=headers, body=body, path=PATH)
+
+		def make_state(version: str) -> CallState:
+			state = CallState(
+				backend=MemoryBackend(self.store, user),
+				policy=resolve(self.profiles.get(user, [])),
+				settings=self.settings,
+				headers=headers,
+				protocol_version=version,
+			)
+			self.states.append(state)
+			return state
+
+		response, _state = serve(
+			request,
+			settings=self.settings,
+			authenticated=user is not None,
+			www_authenticate='Token realm="tier1"',
+			make_state=make_state,
+		)
+		start_response(
+			f"{response.status} X", [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+		)
+		return [response.body]
+
+
+class _Quiet(WSGIRequestHandler):
+	def log_message(self, *args):
+		pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+	daemon_threads = True
+
+
+class Harness:
+	def __init__(self):
+		self.app = App()
+		self.httpd = make_server("127.0.0.1", 0, self.app, server_class=_ThreadingServer, handler_class=_Quiet)
+		self.url = f"http://127.0.0.1:{self.httpd.server_port}{PATH}"
+		self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+		self.thread.start()
+
+	def close(self):
+		self.httpd.shutdown()
+		self.httpd.server_close()

@@ -1,0 +1,299 @@
+"""Tier 1's stand-in for ERPNext behind the DataBackend interface: a small in-memory store with role
+permissions and permlevels, so the real server code runs end to end without Frappe."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import itertools
+from decimal import Decimal
+from typing import Any
+
+from erpnext_mcp.data.backend import STANDARD_FIELDS, DocTypeInfo, FieldInfo
+from erpnext_mcp.exceptions import Conflict, InvalidArguments, NotFound, PermissionDenied, ValidationFailed
+
+F = FieldInfo
+
+META: dict[str, DocTypeInfo] = {
+	"Customer": DocTypeInfo(
+		name="Customer",
+		module="Selling",
+		title_field="customer_name",
+		search_fields=["customer_group", "territory"],
+		fields=[
+			F("customer_name", "Customer Name", "Data", reqd=True, in_list_view=True),
+			F("customer_type", "Customer Type", "Select", options="Company\nIndividual\nPartnership", default="Company"),
+			F("customer_group", "Customer Group", "Link", options="Customer Group", in_list_view=True),
+			F("territory", "Territory", "Link", options="Territory", in_list_view=True),
+			F("disabled", "Disabled", "Check", default=0),
+			F("credit_limit", "Credit Limit", "Currency", permlevel=1),
+			F("tax_id", "Tax ID", "Data"),
+		],
+	),
+	"Sales Invoice": DocTypeInfo(
+		name="Sales Invoice",
+		module="Accounts",
+		is_submittable=True,
+		title_field="customer",
+		search_fields=["customer"],
+		fields=[
+			F("customer", "Customer", "Link", options="Customer", reqd=True, in_list_view=True),
+			F("posting_date", "Posting Date", "Date"),
+			F("grand_total", "Grand Total", "Currency", read_only=True, in_list_view=True),
+			F("items", "Items", "Table", options="Sales Invoice Item"),
+		],
+	),
+	"Sales Invoice Item": DocTypeInfo(
+		name="Sales Invoice Item",
+		module="Accounts",
+		is_table=True,
+		fields=[
+			F("item_code", "Item", "Link", options="Item"),
+			F("qty", "Quantity", "Float"),
+			F("rate", "Rate", "Currency"),
+			F("margin", "Margin", "Currency"),
+		],
+	),
+	"Supplier": DocTypeInfo(
+		name="Supplier",
+		module="Buying",
+		title_field="supplier_name",
+		fields=[F("supplier_name", "Supplier Name", "Data", reqd=True, in_list_view=True)],
+	),
+}
+for _info in META.values():
+	_info.all_fieldnames = frozenset(f.fieldname for f in _info.fields)
+
+# role → DocType → permissions (ERPNext's DocPerm, reduced to what tier 1 needs)
+ROLE_PERMS: dict[str, dict[str, set[str]]] = {
+	"Sales User": {
+		"Customer": {"read", "write", "create"},
+		"Sales Invoice": {"read", "write", "create", "submit", "cancel"},
+	},
+	"Sales Manager": {"Customer": {"read", "write", "create", "delete"}},
+	"Purchase User": {"Supplier": {"read", "write", "create"}},
+}
+PERMLEVEL_ROLES = {("Customer", 1): {"Sales Manager"}}
+
+USERS = {
+	"sales@example.com": {"full_name": "Sam Sales", "roles": ["Sales User"]},
+	"manager@example.com": {"full_name": "Mia Manager", "roles": ["Sales User", "Sales Manager"]},
+	"buyer@example.com": {"full_name": "Bo Buyer", "roles": ["Purchase User"]},
+}
+
+
+def seed_documents() -> dict[str, dict[str, dict[str, Any]]]:
+	return {
+		"Customer": {
+			"CUST-EG-1": {"customer_name": "Nile Traders", "customer_type": "Company", "customer_group": "Commercial", "territory": "Egypt", "disabled": 0, "credit_limit": 50000, "tax_id": "EG-1"},
+			"CUST-EG-2": {"customer_name": "Cairo Crafts", "customer_type": "Individual", "customer_group": "Individual", "territory": "Egypt", "disabled": 1, "credit_limit": 1000, "tax_id": "EG-2"},
+			"CUST-IN-1": {"customer_name": "Delhi Foods", "customer_type": "Company", "customer_group": "Commercial", "territory": "India", "disabled": 0, "credit_limit": 70000, "tax_id": "IN-1"},
+		},
+		"Sales Invoice": {
+			"SINV-0001": {"customer": "CUST-EG-1", "posting_date": "2026-11-01", "grand_total": 300.0, "docstatus": 0, "items": [
+				{"name": "row-1", "item_code": "WIDGET", "qty": 2, "rate": 100.0, "margin": 30.0},
+				{"name": "row-2", "item_code": "GADGET", "qty": 1, "rate": 100.0, "margin": 10.0},
+			]},
+		},
+		"Supplier": {"SUP-1": {"supplier_name": "Parts Inc"}},
+	}
+
+
+class MemoryStore:
+	"""Shared by all callers of one test server; writes are transactional per call."""
+
+	def __init__(self):
+		self.docs = seed_documents()
+		for doctype, docs in self.docs.items():
+			for name, doc in docs.items():
+				doc.setdefault("docstatus", 0)
+				doc.update({"name": name, "owner": "Administrator", "modified": "2026-11-01 10:00:00.000000", "creation": "2026-11-01 10:00:00.000000", "modified_by": "Administrator", "idx": 0})
+		self.counter = itertools.count(100)
+		self.idempotency: dict[tuple[str, str, str], str] = {}
+
+
+class MemoryBackend:
+	def __init__(self, store: MemoryStore, user: str):
+		self.store = store
+		self.user = user
+		self.roles = set(USERS[user]["roles"])
+		self._snapshot = copy.deepcopy(store.docs)
+		self.errors: list[str] = []
+
+	# ---- identity
+	def caller(self):
+		return {"user": self.user, "full_name": USERS[self.user]["full_name"], "roles": sorted(self.roles)}
+
+	def site_info(self):
+		return {"site": "tier1.localhost", "url": "http://tier1.localhost", "frappe_version": "memory", "erpnext_version": "memory", "app_version": "test"}
+
+	# ---- permissions
+	def _perms(self, doctype: str) -> set[str]:
+		out: set[str] = set()
+		for role in self.roles:
+			out |= ROLE_PERMS.get(role, {}).get(doctype, set())
+		return out
+
+	def _permlevels(self, doctype: str) -> set[int]:
+		levels = {0}
+		for (dt, level), roles in PERMLEVEL_ROLES.items():
+			if dt == doctype and roles & self.roles:
+				levels.add(level)
+		return levels
+
+	def erpnext_permissions(self, doctype):
+		if doctype not in META:
+			raise NotFound(f"DocType {doctype} does not exist")
+		perms = self._perms(META[doctype].name if not META[doctype].is_table else doctype)
+		return {p: p in perms for p in ("read", "write", "create", "delete", "submit", "cancel")}
+
+	def readable_doctypes(self):
+		return [
+			{"name": dt, "module": i.module, "is_submittable": i.is_submittable, "is_single": False}
+			for dt, i in META.items()
+			if not i.is_table and "read" in self._perms(dt)
+		]
+
+	def describe(self, doctype):
+		if doctype not in META:
+			raise NotFound(f'DocType "{doctype}" does not exist.')
+		base = META[doctype]
+		levels = self._permlevels(doctype)
+		info = copy.copy(base)
+		info.fields = [f for f in base.fields if f.permlevel in levels]
+		info.children = {f.fieldname: self.describe(f.options) for f in info.fields if f.is_table}
+		return info
+
+	def _require(self, doctype, ptype):
+		if ptype not in self._perms(doctype):
+			raise PermissionDenied(f"Your ERPNext roles do not allow {ptype} on {doctype}.", layer="ERPNext role permissions")
+
+	def _strip(self, doctype, doc):
+		info = self.describe(doctype)
+		keep = set(info.fieldnames) | set(STANDARD_FIELDS)
+		out = {}
+		for k, v in doc.items():
+			if k in keep:
+				out[k] = [self._strip(info.children[k].name, r) for r in v] if k in info.children else v
+		return out
+
+	# ---- reads
+	def list_documents(self, doctype, *, fields, filters, or_filters, order_by, start, page_length):
+		self._require(doctype, "read")
+		rows = [d for d in self.store.docs.get(doctype, {}).values() if all(_match(d, f) for f in filters)]
+		if or_filters:
+			rows = [d for d in rows if any(_match(d, f) for f in or_filters)]
+		if order_by:
+			for part in reversed(order_by.split(", ")):
+				col, direction = part.rsplit(" ", 1)
+				key = col.split(".")[-1].strip("`")
+				rows.sort(key=lambda d: (d.get(key) is None, str(d.get(key))), reverse=direction == "desc")
+		else:
+			rows.sort(key=lambda d: d["modified"], reverse=True)
+		return [{f: copy.deepcopy(d.get(f)) for f in fields} for d in rows[start : start + page_length]]
+
+	def get_document(self, doctype, name):
+		if doctype not in META:
+			raise NotFound(f'DocType "{doctype}" does not exist.')
+		doc = self.store.docs.get(doctype, {}).get(name)
+		if doc is None:
+			raise NotFound(f"{doctype} {name} not found")
+		self._require(doctype, "read")
+		return self._strip(doctype, copy.deepcopy(doc))
+
+	# ---- writes
+	def create_document(self, doctype, values, *, before_insert, idempotency_key=None):
+		self._require(doctype, "create")
+		if idempotency_key and (doctype, self.user, idempotency_key) in self.store.idempotency:
+			return self.get_document(doctype, self.store.idempotency[(doctype, self.user, idempotency_key)])
+		info = META[doctype]
+		doc = {f.fieldname: f.default for f in info.fields if not f.is_table}
+		doc.update(copy.deepcopy(values))
+		for f in info.fields:
+			if f.reqd and not doc.get(f.fieldname):
+				raise ValidationFailed(f"Mandatory field missing: {f.label}")
+		before_insert(doc)
+		name = f"{doctype[:4].upper()}-{next(self.store.counter)}"
+		doc.update({"name": name, "docstatus": 0, "owner": self.user, "modified": "2026-11-27 10:00:00.000000", "modified_by": self.user, "creation": "2026-11-27 10:00:00.000000", "idx": 0})
+		self.store.docs.setdefault(doctype, {})[name] = doc
+		if idempotency_key:
+			self.store.idempotency[(doctype, self.user, idempotency_key)] = name
+		return self._strip(doctype, copy.deepcopy(doc))
+
+	def update_document(self, doctype, name, values, *, before_save, expected_modified=None):
+		self._require(doctype, "write")
+		stored = self.store.docs.get(doctype, {}).get(name)
+		if stored is None:
+			raise NotFound(f"{doctype} {name} not found")
+		if expected_modified and expected_modified != stored["modified"]:
+			raise Conflict(f"{doctype} {name} was changed by someone else since you read it; read it again.")
+		if stored.get("docstatus"):
+			raise ValidationFailed("Cannot edit a submitted or cancelled document")
+		merged = copy.deepcopy(stored)
+		merged.update(copy.deepcopy(values))
+		before_save(copy.deepcopy(stored), copy.deepcopy(merged))
+		merged["modified"] = "2026-11-27 11:00:00.000000"
+		self.store.docs[doctype][name] = merged
+		return self._strip(doctype, copy.deepcopy(merged))
+
+	def delete_document(self, doctype, name):
+		self._require(doctype, "delete")
+		if name not in self.store.docs.get(doctype, {}):
+			raise NotFound(f"{doctype} {name} not found")
+		del self.store.docs[doctype][name]
+
+	def change_docstatus(self, doctype, name, operation):
+		self._require(doctype, operation)
+		doc = self.store.docs.get(doctype, {}).get(name)
+		if doc is None:
+			raise NotFound(f"{doctype} {name} not found")
+		want = {"submit": (0, 1), "cancel": (1, 2)}[operation]
+		if doc["docstatus"] != want[0]:
+			raise ValidationFailed(f"Cannot {operation} a document with docstatus {doc['docstatus']}")
+		doc["docstatus"] = want[1]
+		return self._strip(doctype, copy.deepcopy(doc))
+
+	def rollback(self):
+		self.store.docs.clear()
+		self.store.docs.update(copy.deepcopy(self._snapshot))
+
+	def log_error(self, title):
+		self.errors.append(title)
+		return f"ERR-{len(self.errors)}"
+
+
+def _num(v):
+	try:
+		return Decimal(str(v))
+	except Exception:
+		return None
+
+
+def _match(doc: dict, flt: list) -> bool:
+	field, op, value = flt
+	actual = doc.get(field)
+	if op == "=":
+		return str(actual) == str(value) if actual is not None else value in (None, "")
+	if op == "!=":
+		return str(actual) != str(value)
+	if op in ("in", "not in"):
+		hit = str(actual) in {str(v) for v in value}
+		return hit if op == "in" else not hit
+	if op == "is":
+		present = actual not in (None, "")
+		return present if value == "set" else not present
+	if op in ("like", "not like"):
+		pattern = str(value).replace("\\%", "\0").replace("%", "*").replace("\0", "%").replace("\\_", "_")
+		hit = fnmatch.fnmatch(str(actual or "").lower(), pattern.lower())
+		return hit if op == "like" else not hit
+	if op == "between":
+		a, lo, hi = _num(actual), _num(value[0]), _num(value[1])
+		if None in (a, lo, hi):
+			return str(value[0]) <= str(actual) <= str(value[1])
+		return lo <= a <= hi
+	a, b = _num(actual), _num(value)
+	if a is None or b is None:
+		a, b = str(actual), str(value)
+	return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
