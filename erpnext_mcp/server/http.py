@@ -80,6 +80,15 @@ def unauthorized(www_authenticate: str, request_id=None) -> HttpResponse:
 	)
 
 
+def forbidden_origin(origin: str, request_id=None) -> HttpResponse:
+	return jsonrpc_error(
+		403,
+		-32000,
+		f"Origin {origin} is not allowed. An administrator can add it in MCP Settings → Allowed Origins.",
+		request_id=request_id,
+	)
+
+
 def _scope(req: HttpRequest) -> dict[str, Any]:
 	host = req.headers.get("host", "localhost")
 	server_host, _, port = host.partition(":")
@@ -158,6 +167,10 @@ def serve(
 	if not settings.enabled:
 		return disabled(), None
 	request_id = peek_request_id(req.body)
+	origin = req.headers.get("origin")
+	if origin and origin.rstrip("/") not in settings.allowed_origins:
+		# Checked here as well as in the SDK: the 1.x transport answers 400 where the spec wants 403.
+		return forbidden_origin(origin, request_id), None
 	if not authenticated:
 		return unauthorized(www_authenticate, request_id), None
 	if len(req.body) > MAX_BODY_BYTES:

@@ -217,9 +217,23 @@ def _check_fields(state: CallState, doctype: str, named: dict[str, list[str]]) -
 			state.policy.check_fields(doctype, names, purpose).raise_if_denied()
 
 
+def visible_fields(state: CallState, info: DocTypeInfo, fieldnames: list[str]) -> list[str]:
+	"""Child tables travel with their parent: their fields are visible unless the profile has a rule
+	for the child DocType itself (e.g. "Sales Invoice Item") that restricts them."""
+	if info.is_table and state.policy.rule_for(info.name) is None:
+		return list(fieldnames)
+	return state.policy.visible_fields(info.name, fieldnames)
+
+
+def check_child_write(state: CallState, info: DocTypeInfo, fieldnames: list[str]):
+	if info.is_table and state.policy.rule_for(info.name) is None:
+		return
+	state.policy.check_fields(info.name, fieldnames, "write").raise_if_denied()
+
+
 def _visible_row(state: CallState, info: DocTypeInfo, row: dict[str, Any]) -> dict[str, Any]:
 	"""One document (child rows included) cut down to what the profile lets this caller see."""
-	keep = set(state.policy.visible_fields(info.name, list(row)))
+	keep = set(visible_fields(state, info, list(row)))
 	out: dict[str, Any] = {}
 	for key, value in row.items():
 		if key not in keep:
@@ -429,7 +443,7 @@ def describe_doctype(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	info = _describe(state, doctype)
 
 	def describe(i: DocTypeInfo) -> dict[str, Any]:
-		visible = set(state.policy.visible_fields(i.name, i.fieldnames))
+		visible = set(visible_fields(state, i, i.fieldnames))
 		fields = []
 		for f in i.fields:
 			if f.fieldname not in visible:
@@ -566,7 +580,7 @@ def _check_write_values(state: CallState, info: DocTypeInfo, values: Any, where:
 				row_values = {k: v for k, v in row.items() if k != "name"}
 				if row_values and child is not None:
 					child_names = _check_write_values(state, child, row_values, f"{where}.{key}[{i}]")
-					state.policy.check_fields(child.name, child_names, "write").raise_if_denied()
+					check_child_write(state, child, child_names)
 		elif isinstance(value, (dict, list)):
 			raise InvalidArguments(f'{where}: "{key}" takes a single value, not {type(value).__name__}')
 		names.append(key)
