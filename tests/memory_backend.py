@@ -253,6 +253,9 @@ class MemoryBackend:
 		doc["docstatus"] = want[1]
 		return self._strip(doctype, copy.deepcopy(doc))
 
+	def begin(self):
+		self._snapshot = copy.deepcopy(self.store.docs)
+
 	def rollback(self):
 		self.store.docs.clear()
 		self.store.docs.update(copy.deepcopy(self._snapshot))

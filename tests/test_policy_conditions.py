@@ -344,7 +344,12 @@ def test_validate_names_the_label():
 
 @pytest.mark.parametrize(
 	"condition",
-	[Condition("f", "like", "a"), Condition("f", "in", "a"), Condition("f", "between", [1]), Condition("f", "<", None)],
+	[
+		Condition("f", "like", "a"),
+		Condition("f", "in", "a"),
+		Condition("f", "between", [1]),
+		Condition("f", "<", None),
+	],
 )
 def test_an_invalid_condition_is_never_met(condition):
 	for value in ["a", 1, None, "", [1], 0.5]:
@@ -377,7 +382,10 @@ def test_applies_to_as_a_bare_string_is_refused():
 		(Condition("t", "<=", 5), ["t", "<=", 5]),
 		(Condition("t", ">", 5), ["t", ">", 5]),
 		(Condition("t", ">=", 5), ["t", ">=", 5]),
-		(Condition("t", "between", ["2024-01-01", "2024-12-31"]), ["t", "between", ["2024-01-01", "2024-12-31"]]),
+		(
+			Condition("t", "between", ["2024-01-01", "2024-12-31"]),
+			["t", "between", ["2024-01-01", "2024-12-31"]],
+		),
 		(Condition("t", "is set"), ["t", "is", "set"]),
 		(Condition("t", "is not set"), ["t", "is", "not set"]),
 		(Condition("t", "=", None), ["t", "is", "not set"]),
@@ -393,10 +401,16 @@ def test_to_filter(condition, triplet):
 @pytest.mark.parametrize(
 	"condition, text",
 	[
-		(Condition("customer_type", "in", ["Company", "Individual"]), 'customer_type in ["Company", "Individual"]'),
+		(
+			Condition("customer_type", "in", ["Company", "Individual"]),
+			'customer_type in ["Company", "Individual"]',
+		),
 		(Condition("disabled", "not in", [1]), "disabled not in [1]"),
 		(Condition("territory", "=", "Egypt"), 'territory = "Egypt"'),
-		(Condition("d", "between", [date(2024, 1, 1), date(2024, 2, 1)]), 'd between ["2024-01-01", "2024-02-01"]'),
+		(
+			Condition("d", "between", [date(2024, 1, 1), date(2024, 2, 1)]),
+			'd between ["2024-01-01", "2024-02-01"]',
+		),
 		(Condition("tax_id", "is set"), "tax_id is set"),
 		(Condition("tax_id", "=", None), "tax_id is not set"),
 		(Condition("tax_id", "!=", None), "tax_id is set"),
@@ -426,7 +440,9 @@ scalars = st.one_of(
 	st.datetimes(),
 	st.sampled_from(["1", "1.0", "007", "7", " Company ", "company", "2024-05-01", "2024-05-01 10:00:00"]),
 )
-values = st.one_of(scalars, st.lists(scalars, max_size=3), st.dictionaries(st.text(max_size=3), scalars, max_size=2))
+values = st.one_of(
+	scalars, st.lists(scalars, max_size=3), st.dictionaries(st.text(max_size=3), scalars, max_size=2)
+)
 
 
 @given(scalars, st.lists(scalars, min_size=1, max_size=5))
@@ -447,7 +463,9 @@ def test_equal_and_not_equal_are_complementary_unless_ambiguous(value, expected)
 	assert ok("=", expected, value) != ok("!=", expected, value)
 
 
-@given(st.sampled_from(CONDITION_OPERATORS), values, st.one_of(scalars, st.lists(scalars, max_size=3), values))
+@given(
+	st.sampled_from(CONDITION_OPERATORS), values, st.one_of(scalars, st.lists(scalars, max_size=3), values)
+)
 def test_evaluate_never_raises(operator, value, expected):
 	assert evaluate(Condition("f", operator, expected), value) in (True, False)
 

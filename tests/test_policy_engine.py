@@ -160,9 +160,25 @@ def test_empty_operations_rule_is_not_listed(policy):
 
 @pytest.mark.parametrize(
 	"doctype",
-	["User", "Role", "Has Role", "DocType", "Server Script", "System Settings", "MCP Settings", "MCP Audit Log",
-	 "MCP Permission Profile", "OAuth Bearer Token", "Email Account", "Social Login Key", "Version", "Error Log",
-	 "Webhook", "System Console", "MCP Anything Added Later"],
+	[
+		"User",
+		"Role",
+		"Has Role",
+		"DocType",
+		"Server Script",
+		"System Settings",
+		"MCP Settings",
+		"MCP Audit Log",
+		"MCP Permission Profile",
+		"OAuth Bearer Token",
+		"Email Account",
+		"Social Login Key",
+		"Version",
+		"Error Log",
+		"Webhook",
+		"System Console",
+		"MCP Anything Added Later",
+	],
 )
 def test_protected_doctypes_are_denied_even_when_a_rule_grants_everything(doctype):
 	admin = Profile("Admin-like", (Rule(doctype, ALL),), priority=100, via="user")
@@ -277,7 +293,10 @@ def test_fields_and_conditions_are_never_mixed_across_profiles():
 	],
 )
 def test_resolution_tie_breaks(first, second, winner):
-	profiles = [Profile(name, (Rule("Customer", {"read"}),), priority=prio, via=via) for name, prio, via in (first, second)]
+	profiles = [
+		Profile(name, (Rule("Customer", {"read"}),), priority=prio, via=via)
+		for name, prio, via in (first, second)
+	]
 	for ordering in (profiles, profiles[::-1]):
 		assert resolve(ordering).rule_for("Customer")[0].name == winner
 
@@ -336,7 +355,9 @@ def test_allowed_fields_none_means_every_field_but_restricted():
 
 
 def test_name_is_visible_even_if_restricted_but_never_writable_for_it():
-	policy = resolve([Profile("P", (Rule("Item", {"read", "update"}, allowed_fields={"a"}, restricted_fields={"name"}),))])
+	policy = resolve(
+		[Profile("P", (Rule("Item", {"read", "update"}, allowed_fields={"a"}, restricted_fields={"name"}),))]
+	)
 	assert policy.visible_fields("Item", ["name", "a"]) == ["name", "a"]
 	assert policy.check_fields("Item", ["name"], "fields").allowed
 	d = denied(policy.check_fields("Item", ["name"], "write"), "field rule")
@@ -465,12 +486,19 @@ def test_create_condition_met_and_not_met(policy):
 def test_create_missing_field_is_evaluated_as_none(policy):
 	d = denied(policy.check_document("create", "Customer", {"customer_name": "X"}), "condition")
 	assert "customer_type is not set" in d.reason
-	rule = Rule("Item", {"create"}, conditions=(Condition("variant_of", "is not set", applies_to={"create"}),))
+	rule = Rule(
+		"Item", {"create"}, conditions=(Condition("variant_of", "is not set", applies_to={"create"}),)
+	)
 	assert resolve([Profile("P", (rule,))]).check_document("create", "Item", {}).allowed
 
 
 def test_denial_never_mentions_other_values_of_the_document(policy):
-	doc = {"customer_type": "Partnership", "customer_name": "Secret Corp", "credit_limit": 987654, "territory": "Mars"}
+	doc = {
+		"customer_type": "Partnership",
+		"customer_name": "Secret Corp",
+		"credit_limit": 987654,
+		"territory": "Mars",
+	}
 	d = policy.check_document("create", "Customer", doc)
 	for secret in ("Secret Corp", "987654", "Mars"):
 		assert secret not in d.reason
@@ -506,7 +534,9 @@ def test_update_cannot_dodge_not_in_by_type_or_spaces(policy, sneaky):
 
 
 def test_update_with_ambiguous_value_explains_itself():
-	rule = Rule("Customer", {"update"}, conditions=(Condition("disabled", "not in", ["1"], frozenset({"update"})),))
+	rule = Rule(
+		"Customer", {"update"}, conditions=(Condition("disabled", "not in", ["1"], frozenset({"update"})),)
+	)
 	policy = resolve([Profile("P", (rule,))])
 	d = denied(policy.check_update("Customer", {"disabled": "0"}, {"disabled": "1.0"}), "condition")
 	assert "written differently" in d.reason
@@ -537,13 +567,24 @@ def test_check_document_refuses_an_operation_that_is_not_granted(policy):
 
 
 def test_condition_labels_appear_in_the_rule_name():
-	rule = Rule("Item", {"create"}, conditions=(Condition("item_group", "=", "Products", frozenset({"create"}), "row 3"),))
+	rule = Rule(
+		"Item",
+		{"create"},
+		conditions=(Condition("item_group", "=", "Products", frozenset({"create"}), "row 3"),),
+	)
 	d = resolve([Profile("P", (rule,))]).check_document("create", "Item", {"item_group": "Services"})
 	assert d.rule == 'Item: condition row 3 (item_group = "Products")'
+	labelled = Condition("item_group", "=", "Products", frozenset({"create"}), "condition row 4")
+	policy = resolve([Profile("P", (Rule("Item", {"create"}, conditions=(labelled,)),))])
+	d = policy.check_document("create", "Item", {"item_group": "Services"})
+	assert d.rule == 'Item: condition row 4 (item_group = "Products")'
+	assert d.rule in d.reason
 
 
 def test_invalid_condition_refuses_every_operation_until_fixed():
-	rule = Rule("Item", {"read", "create"}, conditions=(Condition("item_group", "in", "Products", label="row 2"),))
+	rule = Rule(
+		"Item", {"read", "create"}, conditions=(Condition("item_group", "in", "Products", label="row 2"),)
+	)
 	policy = resolve([Profile("Stock", (rule,))])
 	for op in ("read", "create"):
 		d = denied(policy.check_operation(op, "Item"), "condition")
@@ -620,7 +661,13 @@ def test_summary_of_a_protected_rule_shows_operations_as_effectively_denied():
 
 def test_decision_as_dict():
 	d = Decision(False, "r", "condition", "P", "X: read")
-	assert d.as_dict() == {"allowed": False, "reason": "r", "layer": "condition", "profile": "P", "rule": "X: read"}
+	assert d.as_dict() == {
+		"allowed": False,
+		"reason": "r",
+		"layer": "condition",
+		"profile": "P",
+		"rule": "X: read",
+	}
 
 
 # ---------------------------------------------------------------- properties
@@ -719,7 +766,11 @@ def test_defaults_only_apply_alone(profiles):
 		assert set(policy.profile_names) == set(vias)
 
 
-@given(st.lists(profile_strategy, max_size=4), st.sampled_from(sorted(PROTECTED_DOCTYPES)), st.sampled_from(OPERATIONS))
+@given(
+	st.lists(profile_strategy, max_size=4),
+	st.sampled_from(sorted(PROTECTED_DOCTYPES)),
+	st.sampled_from(OPERATIONS),
+)
 def test_protected_doctypes_are_never_allowed_without_allow_protected(profiles, doctype, op):
 	profiles = [*profiles, Profile("Everything", (Rule(doctype, ALL),), priority=9, via="user")]
 	assert not resolve(profiles).check_operation(op, doctype).allowed

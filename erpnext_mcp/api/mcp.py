@@ -42,24 +42,26 @@ def _request() -> HttpRequest:
 
 @frappe.whitelist(allow_guest=True, methods=["GET", "POST", "PUT", "PATCH", "DELETE"], xss_safe=True)
 def handle() -> Response:
+	# Every answer is built here; nothing Frappe queued for its own JSON response leaks into ours.
+	frappe.local.message_log = []
+	return _to_werkzeug(respond(_request()))
+
+
+def respond(req: HttpRequest) -> HttpResponse:
+	"""One HTTP exchange as the session user (also called in-process by the tier 2 tests)."""
 	from erpnext_mcp.data.frappe_backend import FrappeBackend
 	from erpnext_mcp.data.profiles import policy_for
 	from erpnext_mcp.data.settings import administrator_allowed, load_settings
 
-	# Every answer is built here; nothing Frappe queued for its own JSON response leaks into ours.
-	frappe.local.message_log = []
-	req = _request()
 	settings = load_settings()
 	user = frappe.session.user
 	authenticated = bool(user) and user != "Guest"
-	if authenticated and user == "Administrator" and not administrator_allowed():
-		return _to_werkzeug(
-			jsonrpc_error(
-				403,
-				-32001,
-				"The Administrator user may not use MCP on this site. Create a user with only the roles the "
-				"agent needs and use its API key (or allow Administrator in MCP Settings).",
-			)
+	if authenticated and user == "Administrator" and not administrator_allowed() and req.method == "POST":
+		return jsonrpc_error(
+			403,
+			-32001,
+			"The Administrator user may not use MCP on this site. Create a user with only the roles the "
+			"agent needs and use its API key (or allow Administrator in MCP Settings).",
 		)
 
 	def make_state(protocol_version: str) -> CallState:
@@ -78,7 +80,7 @@ def handle() -> Response:
 		www_authenticate=www_authenticate(),
 		make_state=make_state,
 	)
-	return _to_werkzeug(response)
+	return response
 
 
 def after_request(response=None, request=None) -> None:

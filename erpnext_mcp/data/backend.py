@@ -132,8 +132,11 @@ class DataBackend(Protocol):
 	def get_document(self, doctype: str, name: str) -> dict[str, Any]:
 		"""The whole document with child rows, permlevel-restricted fields removed. NotFound / PermissionDenied."""
 
+	def begin(self) -> None:
+		"""Mark the start of one tool call's writes."""
+
 	def rollback(self) -> None:
-		"""Undo everything this call wrote."""
+		"""Undo everything this call wrote since begin()."""
 
 	def log_error(self, title: str) -> str | None:
 		"""Record the current exception where administrators look (Error Log); returns its reference."""

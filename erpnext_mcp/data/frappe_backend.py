@@ -26,6 +26,7 @@ from erpnext_mcp.exceptions import (
 
 ERPNEXT_PTYPES = ("read", "write", "create", "delete", "submit", "cancel", "amend", "report", "export", "print", "email", "share")
 IDEMPOTENCY_TTL = 24 * 3600
+SAVEPOINT = "erpnext_mcp_tool_call"
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
@@ -357,8 +358,13 @@ class FrappeBackend:
 			return self._doc_as_dict(doc)
 
 	# ---------------------------------------------------------------- transaction and errors
+	def begin(self) -> None:
+		# A savepoint, not a transaction: a failed call undoes only its own writes, and whatever wrapped
+		# the request (a test's transaction, the audit record) stays intact.
+		frappe.db.savepoint(SAVEPOINT)
+
 	def rollback(self) -> None:
-		frappe.db.rollback()
+		frappe.db.rollback(save_point=SAVEPOINT)
 
 	def log_error(self, title: str) -> str | None:
 		try:

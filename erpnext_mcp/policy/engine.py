@@ -73,9 +73,13 @@ def _check_operation_name(operation: str) -> None:
 
 def _condition_rule(doctype: str, condition: Condition) -> str:
 	described = describe_condition(condition)
-	if condition.label:
-		return f"{doctype}: condition {condition.label} ({described})"
-	return f"{doctype}: condition {described}"
+	label = condition.label.strip()
+	if not label:
+		return f"{doctype}: condition {described}"
+	# A label such as "condition row 3" already says what it is.
+	if label.casefold().startswith("condition"):
+		return f"{doctype}: {label} ({described})"
+	return f"{doctype}: condition {label} ({described})"
 
 
 def _field_visible(rule: Rule, fieldname: str) -> bool:
@@ -296,7 +300,9 @@ class EffectivePolicy:
 			return before
 		return self._check_document("update", doctype, merged, "the document after this update")
 
-	def _check_document(self, operation: str, doctype: str, doc: Mapping[str, Any] | None, subject: str) -> Decision:
+	def _check_document(
+		self, operation: str, doctype: str, doc: Mapping[str, Any] | None, subject: str
+	) -> Decision:
 		decision = self.check_operation(operation, doctype)
 		if not decision.allowed:
 			return decision

@@ -187,11 +187,17 @@ class Rule:
 		operations = _frozen_names(self.operations, "Rule.operations")
 		unknown = sorted(operations - set(OPERATIONS))
 		if unknown:
-			raise ValueError(f"Rule for {self.doctype}: unknown operation(s) {unknown}; expected {list(OPERATIONS)}")
+			raise ValueError(
+				f"Rule for {self.doctype}: unknown operation(s) {unknown}; expected {list(OPERATIONS)}"
+			)
 		object.__setattr__(self, "operations", operations)
 		if self.allowed_fields is not None:
-			object.__setattr__(self, "allowed_fields", _frozen_names(self.allowed_fields, "Rule.allowed_fields"))
-		object.__setattr__(self, "restricted_fields", _frozen_names(self.restricted_fields, "Rule.restricted_fields"))
+			object.__setattr__(
+				self, "allowed_fields", _frozen_names(self.allowed_fields, "Rule.allowed_fields")
+			)
+		object.__setattr__(
+			self, "restricted_fields", _frozen_names(self.restricted_fields, "Rule.restricted_fields")
+		)
 		conditions = tuple(self.conditions)
 		for c in conditions:
 			if not isinstance(c, Condition):
@@ -206,7 +212,8 @@ class Profile:
 	name: str
 	rules: tuple[Rule, ...]
 	priority: int = 0
-	via: str = "role"  # "user" (assigned to the user), "role" (via one of their roles), "default" (MCP Settings)
+	# "user" (assigned to the user), "role" (via one of their roles), "default" (MCP Settings' default)
+	via: str = "role"
 
 	def __post_init__(self):
 		rules = tuple(self.rules)

@@ -139,7 +139,9 @@ def _conditions(
 					continue
 				operator = SEED_OPERATORS.get(str(op_name).strip().lower())
 				if operator is None:
-					messages.append(f'{where}: unknown operator "{op_name}"; "{operation}" was left off the rule')
+					messages.append(
+						f'{where}: unknown operator "{op_name}"; "{operation}" was left off the rule'
+					)
 					refused.add(operation)
 					continue
 				found.append((operation, fieldname, operator, operand))
@@ -218,7 +220,7 @@ def _rule(doctype: str, spec: Any, messages: list[str]) -> Rule | None:
 
 	if operations and is_protected(doctype):
 		messages.append(
-			f'{doctype}: imported, but {doctype} is a protected DocType; agents are refused until an '
+			f"{doctype}: imported, but {doctype} is a protected DocType; agents are refused until an "
 			'administrator ticks "Allow protected DocType" on the rule'
 		)
 	return Rule(

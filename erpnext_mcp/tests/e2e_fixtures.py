@@ -1,0 +1,40 @@
+"""Data for the HTTP end-to-end tests (tests_e2e/): run with `bench --site SITE execute
+erpnext_mcp.tests.e2e_fixtures.prepare`; prints the API tokens as JSON. Idempotent."""
+
+from __future__ import annotations
+
+import json
+
+import frappe
+
+from erpnext_mcp.tests.test_endpoint import make_customer, make_supplier
+from erpnext_mcp.tests.utils import BUYER_USER, SALES_USER, TEST_USERS, enable_mcp, ensure_profile, ensure_user, rule
+
+
+def api_token(email: str) -> str:
+	user = frappe.get_doc("User", email)
+	user.api_key = user.api_key or frappe.generate_hash(length=15)
+	secret = frappe.generate_hash(length=15)
+	user.api_secret = secret
+	user.save(ignore_permissions=True)
+	return f"token {user.api_key}:{secret}"
+
+
+def prepare() -> None:
+	frappe.set_user("Administrator")
+	for email, roles in TEST_USERS.items():
+		ensure_user(email, roles)
+	ensure_profile(
+		"E2E Readers",
+		roles=["Sales User", "Purchase User"],
+		rules=[rule("Customer", "read,create,update"), rule("Supplier"), rule("Sales Order")],
+	)
+	enable_mcp(allowed_origins="", default_profile=None)
+	data = {
+		"sales": api_token(SALES_USER),
+		"buyer": api_token(BUYER_USER),
+		"customer": make_customer("MCP E2E Customer"),
+		"supplier": make_supplier("MCP E2E Supplier"),
+	}
+	frappe.db.commit()
+	print(json.dumps(data))
