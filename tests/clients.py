@@ -51,6 +51,9 @@ async def connect(url: str, headers: dict[str, str], mode: str = "legacy") -> As
 	from mcp import ClientSession
 	from mcp.client.streamable_http import streamablehttp_client
 
-	async with streamablehttp_client(url, headers=headers) as (read, write, _), ClientSession(read, write) as session:
+	async with (
+		streamablehttp_client(url, headers=headers) as (read, write, _),
+		ClientSession(read, write) as session,
+	):
 		init = await session.initialize()
 		yield Session(session, init.protocolVersion)

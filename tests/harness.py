@@ -26,7 +26,9 @@ class App:
 
 	def __call__(self, environ, start_response):
 		headers = {
-			key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+			key[5:].replace("_", "-").lower(): value
+			for key, value in environ.items()
+			if key.startswith("HTTP_")
 		}
 		if environ.get("CONTENT_TYPE"):
 			headers["content-type"] = environ["CONTENT_TYPE"]
@@ -57,7 +59,8 @@ class App:
 			make_state=make_state,
 		)
 		start_response(
-			f"{response.status} X", [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+			f"{response.status} X",
+			[(k, v) for k, v in response.headers.items() if k.lower() != "content-length"],
 		)
 		return [response.body]
 
@@ -74,7 +77,9 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 class Harness:
 	def __init__(self):
 		self.app = App()
-		self.httpd = make_server("127.0.0.1", 0, self.app, server_class=_ThreadingServer, handler_class=_Quiet)
+		self.httpd = make_server(
+			"127.0.0.1", 0, self.app, server_class=_ThreadingServer, handler_class=_Quiet
+		)
 		self.url = f"http://127.0.0.1:{self.httpd.server_port}{PATH}"
 		self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 		self.thread.start()

@@ -22,7 +22,13 @@ META: dict[str, DocTypeInfo] = {
 		search_fields=["customer_group", "territory"],
 		fields=[
 			F("customer_name", "Customer Name", "Data", reqd=True, in_list_view=True),
-			F("customer_type", "Customer Type", "Select", options="Company\nIndividual\nPartnership", default="Company"),
+			F(
+				"customer_type",
+				"Customer Type",
+				"Select",
+				options="Company\nIndividual\nPartnership",
+				default="Company",
+			),
 			F("customer_group", "Customer Group", "Link", options="Customer Group", in_list_view=True),
 			F("territory", "Territory", "Link", options="Territory", in_list_view=True),
 			F("disabled", "Disabled", "Check", default=0),
@@ -85,15 +91,45 @@ USERS = {
 def seed_documents() -> dict[str, dict[str, dict[str, Any]]]:
 	return {
 		"Customer": {
-			"CUST-EG-1": {"customer_name": "Nile Traders", "customer_type": "Company", "customer_group": "Commercial", "territory": "Egypt", "disabled": 0, "credit_limit": 50000, "tax_id": "EG-1"},
-			"CUST-EG-2": {"customer_name": "Cairo Crafts", "customer_type": "Individual", "customer_group": "Individual", "territory": "Egypt", "disabled": 1, "credit_limit": 1000, "tax_id": "EG-2"},
-			"CUST-IN-1": {"customer_name": "Delhi Foods", "customer_type": "Company", "customer_group": "Commercial", "territory": "India", "disabled": 0, "credit_limit": 70000, "tax_id": "IN-1"},
+			"CUST-EG-1": {
+				"customer_name": "Nile Traders",
+				"customer_type": "Company",
+				"customer_group": "Commercial",
+				"territory": "Egypt",
+				"disabled": 0,
+				"credit_limit": 50000,
+				"tax_id": "EG-1",
+			},
+			"CUST-EG-2": {
+				"customer_name": "Cairo Crafts",
+				"customer_type": "Individual",
+				"customer_group": "Individual",
+				"territory": "Egypt",
+				"disabled": 1,
+				"credit_limit": 1000,
+				"tax_id": "EG-2",
+			},
+			"CUST-IN-1": {
+				"customer_name": "Delhi Foods",
+				"customer_type": "Company",
+				"customer_group": "Commercial",
+				"territory": "India",
+				"disabled": 0,
+				"credit_limit": 70000,
+				"tax_id": "IN-1",
+			},
 		},
 		"Sales Invoice": {
-			"SINV-0001": {"customer": "CUST-EG-1", "posting_date": "2026-11-01", "grand_total": 300.0, "docstatus": 0, "items": [
-				{"name": "row-1", "item_code": "WIDGET", "qty": 2, "rate": 100.0, "margin": 30.0},
-				{"name": "row-2", "item_code": "GADGET", "qty": 1, "rate": 100.0, "margin": 10.0},
-			]},
+			"SINV-0001": {
+				"customer": "CUST-EG-1",
+				"posting_date": "2026-11-01",
+				"grand_total": 300.0,
+				"docstatus": 0,
+				"items": [
+					{"name": "row-1", "item_code": "WIDGET", "qty": 2, "rate": 100.0, "margin": 30.0},
+					{"name": "row-2", "item_code": "GADGET", "qty": 1, "rate": 100.0, "margin": 10.0},
+				],
+			},
 		},
 		"Supplier": {"SUP-1": {"supplier_name": "Parts Inc"}},
 	}
@@ -104,10 +140,19 @@ class MemoryStore:
 
 	def __init__(self):
 		self.docs = seed_documents()
-		for doctype, docs in self.docs.items():
+		for _doctype, docs in self.docs.items():
 			for name, doc in docs.items():
 				doc.setdefault("docstatus", 0)
-				doc.update({"name": name, "owner": "Administrator", "modified": "2026-11-01 10:00:00.000000", "creation": "2026-11-01 10:00:00.000000", "modified_by": "Administrator", "idx": 0})
+				doc.update(
+					{
+						"name": name,
+						"owner": "Administrator",
+						"modified": "2026-11-01 10:00:00.000000",
+						"creation": "2026-11-01 10:00:00.000000",
+						"modified_by": "Administrator",
+						"idx": 0,
+					}
+				)
 		self.counter = itertools.count(100)
 		self.idempotency: dict[tuple[str, str, str], str] = {}
 
@@ -125,7 +170,13 @@ class MemoryBackend:
 		return {"user": self.user, "full_name": USERS[self.user]["full_name"], "roles": sorted(self.roles)}
 
 	def site_info(self):
-		return {"site": "tier1.localhost", "url": "http://tier1.localhost", "frappe_version": "memory", "erpnext_version": "memory", "app_version": "test"}
+		return {
+			"site": "tier1.localhost",
+			"url": "http://tier1.localhost",
+			"frappe_version": "memory",
+			"erpnext_version": "memory",
+			"app_version": "test",
+		}
 
 	# ---- permissions
 	def _perms(self, doctype: str) -> set[str]:
@@ -166,7 +217,9 @@ class MemoryBackend:
 
 	def _require(self, doctype, ptype):
 		if ptype not in self._perms(doctype):
-			raise PermissionDenied(f"Your ERPNext roles do not allow {ptype} on {doctype}.", layer="ERPNext role permissions")
+			raise PermissionDenied(
+				f"Your ERPNext roles do not allow {ptype} on {doctype}.", layer="ERPNext role permissions"
+			)
 
 	def _strip(self, doctype, doc):
 		info = self.describe(doctype)
@@ -214,7 +267,17 @@ class MemoryBackend:
 				raise ValidationFailed(f"Mandatory field missing: {f.label}")
 		before_insert(doc)
 		name = f"{doctype[:4].upper()}-{next(self.store.counter)}"
-		doc.update({"name": name, "docstatus": 0, "owner": self.user, "modified": "2026-11-27 10:00:00.000000", "modified_by": self.user, "creation": "2026-11-27 10:00:00.000000", "idx": 0})
+		doc.update(
+			{
+				"name": name,
+				"docstatus": 0,
+				"owner": self.user,
+				"modified": "2026-11-27 10:00:00.000000",
+				"modified_by": self.user,
+				"creation": "2026-11-27 10:00:00.000000",
+				"idx": 0,
+			}
+		)
 		self.store.docs.setdefault(doctype, {})[name] = doc
 		if idempotency_key:
 			self.store.idempotency[(doctype, self.user, idempotency_key)] = name
@@ -298,5 +361,3 @@ def _match(doc: dict, flt: list) -> bool:
 	if a is None or b is None:
 		a, b = str(actual), str(value)
 	return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-
-

@@ -107,7 +107,9 @@ def test_foreign_origin_is_refused_with_403(server):
 
 
 def test_allowed_origin_passes(server):
-	r = httpx.post(server.url, headers=headers(Origin="https://allowed.example"), json=initialize("2025-06-18"))
+	r = httpx.post(
+		server.url, headers=headers(Origin="https://allowed.example"), json=initialize("2025-06-18")
+	)
 	assert r.status_code == 200
 
 
@@ -125,7 +127,9 @@ def test_unknown_method_is_method_not_found(server):
 
 
 def test_bad_params_are_invalid_params(server):
-	r = httpx.post(server.url, headers=headers(version="2025-06-18"), json=rpc("tools/call", {"arguments": {}}))
+	r = httpx.post(
+		server.url, headers=headers(version="2025-06-18"), json=rpc("tools/call", {"arguments": {}})
+	)
 	assert r.json()["error"]["code"] == -32602
 
 
@@ -219,7 +223,10 @@ def test_sdk_client_lists_and_calls_every_read_tool(server):
 			assert items["child_doctype"] == "Sales Invoice Item"
 			assert {f["fieldname"] for f in items["child_fields"]} >= {"item_code", "qty", "rate"}
 			doc = await s.call_tool("get_generic_document", {"doctype": "Sales Invoice", "name": "SINV-0001"})
-			assert [row["item_code"] for row in doc.structuredContent["document"]["items"]] == ["WIDGET", "GADGET"]
+			assert [row["item_code"] for row in doc.structuredContent["document"]["items"]] == [
+				"WIDGET",
+				"GADGET",
+			]
 			page = await s.call_tool(
 				"list_generic_documents",
 				{

@@ -34,11 +34,15 @@ def test_sdk_client_reads_as_the_key_owner(site):
 			doc = await s.call_tool("get_generic_document", {"doctype": "Customer", "name": site["customer"]})
 			assert doc.isError is False
 			assert doc.structuredContent["document"]["customer_name"] == "MCP E2E Customer"
-			refused = await s.call_tool("get_generic_document", {"doctype": "Supplier", "name": site["supplier"]})
+			refused = await s.call_tool(
+				"get_generic_document", {"doctype": "Supplier", "name": site["supplier"]}
+			)
 			assert refused.isError is True
 			assert "Supplier" in refused.text
 		async with connect(site["url"], {"Authorization": site["buyer"]}) as s:
-			refused = await s.call_tool("get_generic_document", {"doctype": "Customer", "name": site["customer"]})
+			refused = await s.call_tool(
+				"get_generic_document", {"doctype": "Customer", "name": site["customer"]}
+			)
 			assert refused.isError is True
 			assert "MCP E2E Customer" not in refused.text
 			ok = await s.call_tool("get_generic_document", {"doctype": "Supplier", "name": site["supplier"]})
@@ -48,7 +52,9 @@ def test_sdk_client_reads_as_the_key_owner(site):
 
 
 def test_guest_gets_401_json_with_www_authenticate(site):
-	r = httpx.post(site["url"], headers=hdrs(site, who=None), json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+	r = httpx.post(
+		site["url"], headers=hdrs(site, who=None), json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+	)
 	assert r.status_code == 401
 	assert "www-authenticate" in r.headers
 	assert r.json()["error"]["code"] == -32001
@@ -97,14 +103,29 @@ def test_mcp_inspector_cli_lists_tools_strictly(site):
 	if not os.path.exists(os.path.join(folder, "node_modules", ".bin", "mcp-inspector")):
 		subprocess.run(
 			["npm", "install", "--silent", "--no-audit", "--no-fund", "@modelcontextprotocol/inspector"],
-			cwd=folder, check=True, capture_output=True, timeout=600,
+			cwd=folder,
+			check=True,
+			capture_output=True,
+			timeout=600,
 		)
 	result = subprocess.run(
 		[
-			"npx", "mcp-inspector", "--cli", site["url"], "--transport", "http", "--method", "tools/list",
-			"--strict", "--header", f"Authorization: {site['sales']}",
+			"npx",
+			"mcp-inspector",
+			"--cli",
+			site["url"],
+			"--transport",
+			"http",
+			"--method",
+			"tools/list",
+			"--strict",
+			"--header",
+			f"Authorization: {site['sales']}",
 		],
-		cwd=folder, capture_output=True, text=True, timeout=180,
+		cwd=folder,
+		capture_output=True,
+		text=True,
+		timeout=180,
 	)
 	assert result.returncode == 0, result.stdout + result.stderr
 	listed = json.loads(result.stdout)

@@ -96,7 +96,7 @@ def after_request(response=None, request=None) -> None:
 			body = None
 		if isinstance(body, dict) and body.get("jsonrpc") == "2.0":
 			return  # ours
-	if response.status_code == 401 or response.status_code == 403 and not frappe.session.user:
+	if response.status_code == 401 or (response.status_code == 403 and not frappe.session.user):
 		replacement = unauthorized(www_authenticate())
 		replacement.body = json.dumps(
 			{

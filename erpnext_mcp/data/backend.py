@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # Fields every document has; readable wherever the document is.
-STANDARD_FIELDS: tuple[str, ...] = ("name", "owner", "creation", "modified", "modified_by", "docstatus", "idx")
+STANDARD_FIELDS: tuple[str, ...] = (
+	"name",
+	"owner",
+	"creation",
+	"modified",
+	"modified_by",
+	"docstatus",
+	"idx",
+)
 TABLE_FIELDTYPES = frozenset({"Table", "Table MultiSelect"})
 # Field types that hold no data (layout only); never listed, read or written.
 LAYOUT_FIELDTYPES = frozenset(

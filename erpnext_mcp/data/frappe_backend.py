@@ -24,7 +24,20 @@ from erpnext_mcp.exceptions import (
 	ValidationFailed,
 )
 
-ERPNEXT_PTYPES = ("read", "write", "create", "delete", "submit", "cancel", "amend", "report", "export", "print", "email", "share")
+ERPNEXT_PTYPES = (
+	"read",
+	"write",
+	"create",
+	"delete",
+	"submit",
+	"cancel",
+	"amend",
+	"report",
+	"export",
+	"print",
+	"email",
+	"share",
+)
 IDEMPOTENCY_TTL = 24 * 3600
 SAVEPOINT = "erpnext_mcp_tool_call"
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -90,7 +103,9 @@ class FrappeBackend:
 		}
 
 	def site_info(self) -> dict[str, Any]:
-		versions = {app: getattr(frappe.get_module(app), "__version__", None) for app in frappe.get_installed_apps()}
+		versions = {
+			app: getattr(frappe.get_module(app), "__version__", None) for app in frappe.get_installed_apps()
+		}
 		return {
 			"site": frappe.local.site,
 			"url": get_url(),
@@ -125,7 +140,9 @@ class FrappeBackend:
 		if key in self._meta_cache:
 			return self._meta_cache[key]
 		if not isinstance(doctype, str) or not frappe.db.exists("DocType", doctype):
-			raise NotFound(f'DocType "{doctype}" does not exist. Call list_doctypes to see the DocTypes you may use.')
+			raise NotFound(
+				f'DocType "{doctype}" does not exist. Call list_doctypes to see the DocTypes you may use.'
+			)
 		meta = frappe.get_meta(doctype)
 		read_levels = set(meta.get_permlevel_access("read", parenttype=parenttype, user=self.user))
 		if self.user == "Administrator":
@@ -155,7 +172,9 @@ class FrappeBackend:
 			title_field=meta.title_field or None,
 			search_fields=[f.strip() for f in (meta.search_fields or "").split(",") if f.strip()],
 			fields=fields,
-			all_fieldnames=frozenset(df.fieldname for df in meta.fields if df.fieldtype not in LAYOUT_FIELDTYPES),
+			all_fieldnames=frozenset(
+				df.fieldname for df in meta.fields if df.fieldtype not in LAYOUT_FIELDTYPES
+			),
 		)
 		write_levels = set(meta.get_permlevel_access("write", parenttype=parenttype, user=self.user))
 		if self.user == "Administrator":
@@ -169,7 +188,9 @@ class FrappeBackend:
 
 	def erpnext_permissions(self, doctype: str) -> dict[str, bool]:
 		self.describe(doctype)
-		return {ptype: bool(frappe.has_permission(doctype, ptype, user=self.user)) for ptype in ERPNEXT_PTYPES}
+		return {
+			ptype: bool(frappe.has_permission(doctype, ptype, user=self.user)) for ptype in ERPNEXT_PTYPES
+		}
 
 	def _require(self, doctype: str, ptype: str) -> None:
 		if not frappe.has_permission(doctype, ptype, user=self.user):
@@ -345,12 +366,15 @@ class FrappeBackend:
 			doc = frappe.get_doc(doctype, name, for_update=True)
 			if not doc.has_permission(operation):
 				raise PermissionDenied(
-					f"ERPNext does not let you {operation} {doctype} {name}.", layer="ERPNext document permissions"
+					f"ERPNext does not let you {operation} {doctype} {name}.",
+					layer="ERPNext document permissions",
 				)
 			expected = 0 if operation == "submit" else 1
 			if doc.docstatus != expected:
 				state = {0: "a draft", 1: "submitted", 2: "cancelled"}[doc.docstatus]
-				raise ValidationFailed(f"{doctype} {name} is {state}; {operation} needs {'a draft' if expected == 0 else 'a submitted document'}.")
+				raise ValidationFailed(
+					f"{doctype} {name} is {state}; {operation} needs {'a draft' if expected == 0 else 'a submitted document'}."
+				)
 			if operation == "submit":
 				doc.submit()
 			else:

@@ -79,7 +79,9 @@ def profiles_for(user: str) -> list[Profile]:
 	"""Enabled profiles naming the user or one of their roles; else Settings' default profile."""
 	roles = set(frappe.get_roles(user))
 	by_user = set(
-		frappe.get_all("MCP Profile User", filters={"user": user, "parenttype": "MCP Permission Profile"}, pluck="parent")
+		frappe.get_all(
+			"MCP Profile User", filters={"user": user, "parenttype": "MCP Permission Profile"}, pluck="parent"
+		)
 	)
 	by_role = set(
 		frappe.get_all(

@@ -20,9 +20,9 @@ def parse_origins(text: str) -> list[str]:
 		parts = urlsplit(line)
 		if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
 			frappe.throw(
-				frappe._("Allowed Origins: {0} is not an Origin. Write it as https://host or https://host:port.").format(
-					frappe.bold(line)
-				)
+				frappe._(
+					"Allowed Origins: {0} is not an Origin. Write it as https://host or https://host:port."
+				).format(frappe.bold(line))
 			)
 		origins.append(f"{parts.scheme}://{parts.netloc}")
 	return origins

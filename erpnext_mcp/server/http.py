@@ -41,9 +41,13 @@ class HttpResponse:
 		return json.loads(self.body) if self.body else None
 
 
-def jsonrpc_error(status: int, code: int, message: str, headers: dict[str, str] | None = None, request_id=None) -> HttpResponse:
+def jsonrpc_error(
+	status: int, code: int, message: str, headers: dict[str, str] | None = None, request_id=None
+) -> HttpResponse:
 	body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
-	return HttpResponse(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode())
+	return HttpResponse(
+		status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+	)
 
 
 def peek_request_id(body: bytes) -> Any:

@@ -71,7 +71,9 @@ def _check_scalar(value: Any, where: str) -> Any:
 		if isinstance(value, float) and value != value:  # NaN compares with nothing
 			raise InvalidArguments(f"{where}: NaN is not a value")
 		return value
-	raise InvalidArguments(f"{where}: value must be a string, number, boolean or null, not {type(value).__name__}")
+	raise InvalidArguments(
+		f"{where}: value must be a string, number, boolean or null, not {type(value).__name__}"
+	)
 
 
 def normalize_filters(info: DocTypeInfo, raw: Any) -> list[list]:
@@ -104,7 +106,9 @@ def normalize_filters(info: DocTypeInfo, raw: Any) -> list[list]:
 		where = f"filters[{i}]"
 		check_fieldname(info, fieldname, where)
 		if not isinstance(op, str) or op.strip().lower() not in FILTER_OPERATORS:
-			raise InvalidArguments(f"{where}: operator {op!r} is not allowed; use one of {', '.join(FILTER_OPERATORS)}")
+			raise InvalidArguments(
+				f"{where}: operator {op!r} is not allowed; use one of {', '.join(FILTER_OPERATORS)}"
+			)
 		op = op.strip().lower()
 		if op in ("in", "not in"):
 			if not isinstance(value, list) or not value:
@@ -192,7 +196,9 @@ def page(raw_start: Any, raw_limit: Any, *, default: int, maximum: int) -> tuple
 	return start, limit
 
 
-def list_query(info: DocTypeInfo, args: dict[str, Any], *, default_fields: list[str], default_limit: int, max_limit: int) -> ListQuery:
+def list_query(
+	info: DocTypeInfo, args: dict[str, Any], *, default_fields: list[str], default_limit: int, max_limit: int
+) -> ListQuery:
 	fields = normalize_fields(info, args.get("fields"), default_fields)
 	filters = normalize_filters(info, args.get("filters"))
 	order_by, order_fields = normalize_order_by(info, args.get("order_by"))

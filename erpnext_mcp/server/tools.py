@@ -178,7 +178,12 @@ LIST_OUT = _obj(
 	["doctype", "documents", "start", "limit", "next_start"],
 )
 DOC_OUT = _obj(
-	{"doctype": {"type": "string"}, "name": {"type": "string"}, "document": DOCUMENT_OUT, "notice": {"type": "string"}},
+	{
+		"doctype": {"type": "string"},
+		"name": {"type": "string"},
+		"document": DOCUMENT_OUT,
+		"notice": {"type": "string"},
+	},
 	["doctype", "name", "document"],
 )
 WRITE_OUT = _obj(
@@ -301,7 +306,11 @@ def list_doctypes(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 			continue
 		if not state.policy.check_operation("read", dt["name"]).allowed:
 			continue
-		if search and search not in dt["name"].casefold() and search not in (dt.get("module") or "").casefold():
+		if (
+			search
+			and search not in dt["name"].casefold()
+			and search not in (dt.get("module") or "").casefold()
+		):
 			continue
 		rows.append(dt)
 	rows.sort(key=lambda d: d["name"])
@@ -403,7 +412,9 @@ def explain_access(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	if name:
 		try:
 			doc = state.backend.get_document(doctype, name)
-			layers.append({"layer": "ERPNext document access", "allowed": True, "detail": f"you may read {name}"})
+			layers.append(
+				{"layer": "ERPNext document access", "allowed": True, "detail": f"you may read {name}"}
+			)
 		except (NotFound, PermissionDenied) as e:
 			layers.append({"layer": "ERPNext document access", "allowed": False, "detail": e.message})
 	if fieldname:
@@ -414,7 +425,9 @@ def explain_access(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 			{
 				"layer": "ERPNext permlevel",
 				"allowed": readable,
-				"detail": "field level readable by your roles" if readable else "your roles cannot read this field's level",
+				"detail": "field level readable by your roles"
+				if readable
+				else "your roles cannot read this field's level",
 			}
 		)
 	decision = state.policy.explain(operation, doctype, fieldname, doc)
@@ -460,7 +473,9 @@ def describe_doctype(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		"is_submittable": info.is_submittable,
 		"is_single": info.is_single,
 		"title_field": info.title_field,
-		"search_fields": [f for f in info.search_fields if f in state.policy.visible_fields(info.name, info.search_fields)],
+		"search_fields": [
+			f for f in info.search_fields if f in state.policy.visible_fields(info.name, info.search_fields)
+		],
 		"fields": describe(info)["fields"],
 	}
 
@@ -519,7 +534,12 @@ def search_documents(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		raise InvalidArguments("query must not be empty")
 	search_in = ["name"]
 	for fieldname in [info.title_field, *info.search_fields]:
-		if fieldname and fieldname not in search_in and info.field(fieldname) and not info.field(fieldname).is_table:
+		if (
+			fieldname
+			and fieldname not in search_in
+			and info.field(fieldname)
+			and not info.field(fieldname).is_table
+		):
 			search_in.append(fieldname)
 	# Search only over fields the profile lets the caller see, so a match cannot reveal a hidden value.
 	search_in = state.policy.visible_fields(doctype, search_in)
@@ -562,7 +582,9 @@ def _check_write_values(state: CallState, info: DocTypeInfo, values: Any, where:
 				"use submit_document / cancel_document for docstatus)."
 			)
 		if not query.FIELDNAME_RE.match(key) or key not in info.all_fieldnames:
-			raise InvalidArguments(f'{where}: {info.name} has no field "{key}". Call describe_doctype to see its fields.')
+			raise InvalidArguments(
+				f'{where}: {info.name} has no field "{key}". Call describe_doctype to see its fields.'
+			)
 		f = info.field(key)
 		if f is None or not info.can_write(key):
 			raise PermissionDenied(
@@ -628,7 +650,11 @@ def update_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		state.policy.check_update(doctype, stored, merged).raise_if_denied()
 
 	doc = state.backend.update_document(
-		doctype, name, args["values"], before_save=before_save, expected_modified=args.get("expected_modified")
+		doctype,
+		name,
+		args["values"],
+		before_save=before_save,
+		expected_modified=args.get("expected_modified"),
 	)
 	return _write_result(state, info, doc)
 
@@ -711,7 +737,11 @@ def generic_tools(state: CallState) -> list[ToolSpec]:
 			"your ERPNext roles allow AND your MCP profile names. Filter with search; page with start/limit.",
 			_obj(
 				{
-					"search": {"type": "string", "maxLength": 140, "description": "Part of a DocType or module name."},
+					"search": {
+						"type": "string",
+						"maxLength": 140,
+						"description": "Part of a DocType or module name.",
+					},
 					"start": START_ARG,
 					"limit": {"type": "integer", "minimum": 1, "maximum": 500, "description": "Default 50."},
 				}
@@ -842,7 +872,12 @@ def generic_tools(state: CallState) -> list[ToolSpec]:
 			_obj(
 				{
 					"doctype": DOCTYPE_ARG,
-					"query": {"type": "string", "minLength": 1, "maxLength": 140, "description": "Text to look for."},
+					"query": {
+						"type": "string",
+						"minLength": 1,
+						"maxLength": 140,
+						"description": "Text to look for.",
+					},
 					"fields": _field_list(),
 					"filters": _filters_arg(),
 					"limit": limit,
@@ -1003,21 +1038,31 @@ def _bind(handler: Handler, doctype: str) -> Handler:
 	return bound
 
 
-def doctype_tools(state: CallState, info: DocTypeInfo, operations: set[str], taken: set[str]) -> list[ToolSpec]:
+def doctype_tools(
+	state: CallState, info: DocTypeInfo, operations: set[str], taken: set[str]
+) -> list[ToolSpec]:
 	"""The per-DocType tools a profile opens, with schemas naming only the fields the caller may use."""
 	s = state.settings
 	visible = state.policy.visible_fields(info.name, info.column_fieldnames())
 	writable = [
 		f
 		for f in info.fields
-		if not f.read_only and f.fieldname not in NEVER_WRITABLE and state.policy.check_fields(info.name, [f.fieldname], "write").allowed
+		if not f.read_only
+		and f.fieldname not in NEVER_WRITABLE
+		and state.policy.check_fields(info.name, [f.fieldname], "write").allowed
 	]
 	label = info.name
 	row_schema = {"type": "object", "properties": {v: {} for v in visible}, "required": ["name"]}
-	list_out = {**LIST_OUT, "properties": {**LIST_OUT["properties"], "documents": {"type": "array", "items": row_schema}}}
+	list_out = {
+		**LIST_OUT,
+		"properties": {**LIST_OUT["properties"], "documents": {"type": "array", "items": row_schema}},
+	}
 	values_schema = {
 		"type": "object",
-		"properties": {f.fieldname: ({"type": "array", "items": {"type": "object"}} if f.is_table else _field_schema(f)) for f in writable},
+		"properties": {
+			f.fieldname: ({"type": "array", "items": {"type": "object"}} if f.is_table else _field_schema(f))
+			for f in writable
+		},
 		"additionalProperties": False,
 		"minProperties": 1,
 	}
@@ -1096,7 +1141,11 @@ def doctype_tools(state: CallState, info: DocTypeInfo, operations: set[str], tak
 				f"Update {label}",
 				f"Change fields of a {label}; only the fields given change.",
 				_obj(
-					{"name": NAME_ARG, "values": values_schema, "expected_modified": {"type": "string", "maxLength": 40}},
+					{
+						"name": NAME_ARG,
+						"values": values_schema,
+						"expected_modified": {"type": "string", "maxLength": 40},
+					},
 					["name", "values"],
 				),
 				_bind(update_document, info.name),

@@ -8,7 +8,15 @@ import json
 import frappe
 
 from erpnext_mcp.tests.test_endpoint import make_customer, make_supplier
-from erpnext_mcp.tests.utils import BUYER_USER, SALES_USER, TEST_USERS, enable_mcp, ensure_profile, ensure_user, rule
+from erpnext_mcp.tests.utils import (
+	BUYER_USER,
+	SALES_USER,
+	TEST_USERS,
+	enable_mcp,
+	ensure_profile,
+	ensure_user,
+	rule,
+)
 
 
 def api_token(email: str) -> str:

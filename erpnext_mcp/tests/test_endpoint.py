@@ -38,7 +38,8 @@ def make_customer(name: str, territory: str = "All Territories", **kw) -> str:
 			"doctype": "Customer",
 			"customer_name": name,
 			"customer_type": "Company",
-			"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}, "name") or "All Customer Groups",
+			"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}, "name")
+			or "All Customer Groups",
 			"territory": territory,
 			**kw,
 		}
@@ -54,7 +55,8 @@ def make_supplier(name: str) -> str:
 		{
 			"doctype": "Supplier",
 			"supplier_name": name,
-			"supplier_group": frappe.db.get_value("Supplier Group", {"is_group": 0}, "name") or "All Supplier Groups",
+			"supplier_group": frappe.db.get_value("Supplier Group", {"is_group": 0}, "name")
+			or "All Supplier Groups",
 		}
 	)
 	doc.insert(ignore_permissions=True)
@@ -78,7 +80,11 @@ class TestEndpoint(IntegrationTestCase):
 		for version in HANDSHAKE_VERSIONS:
 			body = client.rpc(
 				"initialize",
-				{"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t2", "version": "1"}},
+				{
+					"protocolVersion": version,
+					"capabilities": {},
+					"clientInfo": {"name": "t2", "version": "1"},
+				},
 			)
 			self.assertEqual(body["result"]["protocolVersion"], version)
 
@@ -96,7 +102,9 @@ class TestEndpoint(IntegrationTestCase):
 		doctypes = [d["name"] for d in client.call("list_doctypes")["structuredContent"]["doctypes"]]
 		self.assertIn("Customer", doctypes)
 		self.assertIn("Sales Order", doctypes)
-		self.assertNotIn("Supplier", doctypes)  # the profile names it, ERPNext does not let a Sales User read it
+		self.assertNotIn(
+			"Supplier", doctypes
+		)  # the profile names it, ERPNext does not let a Sales User read it
 		perms = client.call("get_doctype_permissions", {"doctype": "Customer"})["structuredContent"]
 		self.assertTrue(perms["operations"]["read"]["allowed"])
 		self.assertFalse(perms["operations"]["delete"]["allowed"])
@@ -121,20 +129,28 @@ class TestEndpoint(IntegrationTestCase):
 
 	def test_what_one_user_reads_the_other_may_not(self):
 		sales, buyer = InProcessClient(SALES_USER), InProcessClient(BUYER_USER)
-		self.assertFalse(sales.call("get_generic_document", {"doctype": "Customer", "name": self.customer}).get("isError"))
+		self.assertFalse(
+			sales.call("get_generic_document", {"doctype": "Customer", "name": self.customer}).get("isError")
+		)
 		refused = buyer.call("get_generic_document", {"doctype": "Customer", "name": self.customer})
 		text = error_text(refused)
 		self.assertIn("do not allow read on Customer", text)
 		self.assertNotIn("Alpha", text)
-		self.assertFalse(buyer.call("get_generic_document", {"doctype": "Supplier", "name": self.supplier}).get("isError"))
+		self.assertFalse(
+			buyer.call("get_generic_document", {"doctype": "Supplier", "name": self.supplier}).get("isError")
+		)
 		text = error_text(sales.call("list_generic_documents", {"doctype": "Supplier"}))
 		self.assertIn("Supplier", text)
 		self.assertNotIn(self.supplier, text)
 
 	def test_permlevel_fields_follow_the_users_roles(self):
 		# Sales Order.ignore_pricing_rule sits at permlevel 1: Sales Manager may read it, Sales User not.
-		sales = InProcessClient(SALES_USER).call("describe_doctype", {"doctype": "Sales Order"})["structuredContent"]
-		manager = InProcessClient(SALES_MANAGER).call("describe_doctype", {"doctype": "Sales Order"})["structuredContent"]
+		sales = InProcessClient(SALES_USER).call("describe_doctype", {"doctype": "Sales Order"})[
+			"structuredContent"
+		]
+		manager = InProcessClient(SALES_MANAGER).call("describe_doctype", {"doctype": "Sales Order"})[
+			"structuredContent"
+		]
 		self.assertNotIn("ignore_pricing_rule", {f["fieldname"] for f in sales["fields"]})
 		self.assertIn("ignore_pricing_rule", {f["fieldname"] for f in manager["fields"]})
 		refused = InProcessClient(SALES_USER).call(
@@ -151,7 +167,9 @@ class TestEndpoint(IntegrationTestCase):
 	def test_get_is_405_and_foreign_origin_403(self):
 		client = InProcessClient(SALES_USER)
 		self.assertEqual(client.post(b"", method="GET").status, 405)
-		response = client.post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers={"Origin": "https://evil.example"})
+		response = client.post(
+			{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers={"Origin": "https://evil.example"}
+		)
 		self.assertEqual(response.status, 403)
 
 	def test_disabled_endpoint_refuses_with_a_clear_message(self):
