@@ -107,3 +107,50 @@ def profiles_for(user: str) -> list[Profile]:
 
 def policy_for(user: str) -> EffectivePolicy:
 	return resolve(profiles_for(user))
+
+
+APPLIES_TO_LABEL = {
+	frozenset({"read"}): "Read",
+	frozenset({"create"}): "Create",
+	frozenset({"update"}): "Update",
+	frozenset({"create", "update"}): "Create and Update",
+	frozenset({"read", "create", "update"}): "Read, Create and Update",
+}
+
+
+def profile_to_rows(profile: Profile) -> dict[str, list[dict]]:
+	"""A policy Profile as MCP Permission Profile child rows (the inverse of profile_from_doc)."""
+	rules, conditions = [], []
+	for rule in profile.rules:
+		row = {"document_type": rule.doctype, "allow_protected": int(rule.allow_protected)}
+		for op, field in OPERATION_FIELDS.items():
+			row[field] = int(op in rule.operations)
+		row["allowed_fields"] = (
+			", ".join(sorted(rule.allowed_fields)) if rule.allowed_fields is not None else ""
+		)
+		row["restricted_fields"] = ", ".join(sorted(rule.restricted_fields))
+		rules.append(row)
+		for condition in rule.conditions:
+			for applies in _split_applies(condition.applies_to):
+				value = condition.value
+				if isinstance(value, (list, tuple)):
+					text = "\n".join(str(v) for v in value)
+				else:
+					text = "" if value is None else str(value)
+				conditions.append(
+					{
+						"document_type": rule.doctype,
+						"applies_to": applies,
+						"fieldname": condition.fieldname,
+						"operator": condition.operator,
+						"value": text,
+					}
+				)
+	return {"rules": rules, "conditions": conditions}
+
+
+def _split_applies(applies_to: frozenset[str]) -> list[str]:
+	label = APPLIES_TO_LABEL.get(frozenset(applies_to))
+	if label:
+		return [label]
+	return [APPLIES_TO_LABEL[frozenset({op})] for op in sorted(applies_to)]

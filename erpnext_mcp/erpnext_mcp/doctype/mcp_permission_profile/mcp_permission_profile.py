@@ -1,8 +1,169 @@
 # Copyright (c) 2026, erpnext_mcp contributors
 # For license information, please see license.txt
 
+import frappe
+from frappe import _
 from frappe.model.document import Document
+
+from erpnext_mcp.data.backend import LAYOUT_FIELDTYPES, STANDARD_FIELDS
+from erpnext_mcp.data.profiles import parse_condition_value, split_fields
+from erpnext_mcp.policy import Condition, condition_problem, is_protected
+
+NUMERIC_FIELDTYPES = {"Int", "Float", "Currency", "Percent", "Check", "Rating", "Duration"}
+DATE_FIELDTYPES = {"Date", "Datetime"}
+COMPARISONS = {"<", "<=", ">", ">=", "between"}
 
 
 class MCPPermissionProfile(Document):
-	pass
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from erpnext_mcp.erpnext_mcp.doctype.mcp_profile_condition.mcp_profile_condition import (
+			MCPProfileCondition,
+		)
+		from erpnext_mcp.erpnext_mcp.doctype.mcp_profile_role.mcp_profile_role import MCPProfileRole
+		from erpnext_mcp.erpnext_mcp.doctype.mcp_profile_rule.mcp_profile_rule import MCPProfileRule
+		from erpnext_mcp.erpnext_mcp.doctype.mcp_profile_user.mcp_profile_user import MCPProfileUser
+
+		conditions: DF.Table[MCPProfileCondition]
+		description: DF.SmallText | None
+		enabled: DF.Check
+		priority: DF.Int
+		profile_name: DF.Data
+		roles: DF.TableMultiSelect[MCPProfileRole]
+		rules: DF.Table[MCPProfileRule]
+		users: DF.TableMultiSelect[MCPProfileUser]
+	# end: auto-generated types
+
+	def validate(self):
+		self.validate_rules()
+		self.validate_conditions()
+
+	def validate_rules(self):
+		seen = set()
+		for row in self.rules:
+			label = _("Rules row {0}").format(row.idx)
+			if not frappe.db.exists("DocType", row.document_type):
+				frappe.throw(
+					_("{0}: DocType {1} does not exist").format(label, frappe.bold(row.document_type))
+				)
+			if row.document_type in seen:
+				frappe.throw(
+					_("{0}: {1} has more than one rule in this profile; merge them into one row").format(
+						label, frappe.bold(row.document_type)
+					)
+				)
+			seen.add(row.document_type)
+			known = data_fieldnames(row.document_type)
+			allowed = split_fields(row.allowed_fields)
+			restricted = split_fields(row.restricted_fields)
+			for which, names in ((_("Allowed Fields"), allowed), (_("Restricted Fields"), restricted)):
+				unknown = [f for f in names if f not in known]
+				if unknown:
+					frappe.throw(
+						_("{0}: {1} of {2} has no field {3}").format(
+							label, which, row.document_type, ", ".join(frappe.bold(f) for f in unknown)
+						)
+					)
+			both = sorted(set(allowed) & set(restricted))
+			if both:
+				frappe.throw(
+					_("{0}: {1} cannot be both allowed and restricted").format(
+						label, ", ".join(frappe.bold(f) for f in both)
+					)
+				)
+			# Stored normalised so the form always shows the same spelling the engine reads.
+			row.allowed_fields = ", ".join(dict.fromkeys(allowed))
+			row.restricted_fields = ", ".join(dict.fromkeys(restricted))
+			if is_protected(row.document_type) and not row.allow_protected:
+				frappe.msgprint(
+					_(
+						"{0}: {1} is a protected DocType. Agents stay locked out of it until you tick "
+						"'Open a Protected DocType' on this row."
+					).format(label, frappe.bold(row.document_type)),
+					indicator="orange",
+					alert=True,
+				)
+
+	def validate_conditions(self):
+		ruled = {row.document_type for row in self.rules}
+		for row in self.conditions:
+			label = _("Conditions row {0}").format(row.idx)
+			if row.document_type not in ruled:
+				frappe.throw(
+					_("{0}: add a rule for {1} first; conditions narrow a rule").format(
+						label, frappe.bold(row.document_type)
+					)
+				)
+			meta = frappe.get_meta(row.document_type)
+			df = meta.get_field(row.fieldname)
+			if row.fieldname not in STANDARD_FIELDS and (df is None or df.fieldtype in LAYOUT_FIELDTYPES):
+				frappe.throw(
+					_("{0}: {1} has no field {2}").format(
+						label, row.document_type, frappe.bold(row.fieldname)
+					)
+				)
+			value = parse_condition_value(row.operator, row.value)
+			problem = condition_problem(
+				Condition(fieldname=row.fieldname, operator=row.operator, value=value)
+			)
+			if problem:
+				frappe.throw(f"{label}: {problem}")
+			fieldtype = (
+				df.fieldtype if df else ("Datetime" if row.fieldname in ("creation", "modified") else "Data")
+			)
+			values = value if isinstance(value, list) else [value]
+			if row.operator in ("is set", "is not set"):
+				continue
+			for v in values:
+				check_value_type(label, row.fieldname, fieldtype, row.operator, v, df)
+
+
+def data_fieldnames(doctype: str) -> set[str]:
+	meta = frappe.get_meta(doctype)
+	return set(STANDARD_FIELDS) | {
+		df.fieldname for df in meta.fields if df.fieldtype not in LAYOUT_FIELDTYPES
+	}
+
+
+def check_value_type(label, fieldname, fieldtype, operator, value, df) -> None:
+	text = "" if value is None else str(value).strip()
+	if fieldtype in NUMERIC_FIELDTYPES:
+		try:
+			number = float(text)
+		except ValueError:
+			frappe.throw(
+				_("{0}: {1} is a number field ({2}); {3} is not a number").format(
+					label, frappe.bold(fieldname), fieldtype, frappe.bold(text or _("(empty)"))
+				)
+			)
+		if fieldtype == "Check" and number not in (0, 1):
+			frappe.throw(_("{0}: {1} is a checkbox; use 0 or 1").format(label, frappe.bold(fieldname)))
+	elif fieldtype in DATE_FIELDTYPES:
+		try:
+			frappe.utils.getdate(text) if fieldtype == "Date" else frappe.utils.get_datetime(text)
+		except Exception:
+			frappe.throw(
+				_("{0}: {1} is a {2} field; {3} is not a date (use YYYY-MM-DD)").format(
+					label, frappe.bold(fieldname), fieldtype, frappe.bold(text or _("(empty)"))
+				)
+			)
+	elif operator in COMPARISONS:
+		frappe.throw(
+			_("{0}: {1} compares only numbers and dates; {2} is a {3} field").format(
+				label, frappe.bold(operator), frappe.bold(fieldname), fieldtype
+			)
+		)
+	elif fieldtype == "Select" and df is not None and df.options:
+		options = [o for o in df.options.split("\n")]
+		if text not in options:
+			frappe.throw(
+				_("{0}: {1} is not an option of {2} (options: {3})").format(
+					label, frappe.bold(text), frappe.bold(fieldname), ", ".join(o or '""' for o in options)
+				)
+			)
