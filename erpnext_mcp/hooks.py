@@ -5,7 +5,10 @@ app_description = "Turns an ERPNext site into a secure Model Context Protocol (M
 app_email = "maintainers@erpnext-mcp.invalid"
 app_license = "mit"
 
-required_apps = ["erpnext"]
+# "org/repo" rather than a bare "erpnext": Frappe v15's install-app resolves a bare name by asking
+# GitHub's API which org holds it, which fails on servers without internet access. Both bench and
+# install-app read "frappe/erpnext" as the erpnext app.
+required_apps = ["frappe/erpnext"]
 
 # Whitelisted methods must declare the types of their arguments.
 require_type_annotated_api_methods = True

@@ -69,12 +69,52 @@ class ToolSpec:
 			"name": self.name,
 			"title": self.title,
 			"description": self.description,
-			"inputSchema": self.input_schema,
+			"inputSchema": portable(self.input_schema),
 			"annotations": {"title": self.title, **self.annotations},
 		}
 		if self.output_schema is not None:
-			out["outputSchema"] = self.output_schema
+			out["outputSchema"] = portable(self.output_schema)
 		return out
+
+
+def portable(schema: Any) -> Any:
+	"""Schemas in the dialect every client maps: `"type": [a, b]` becomes anyOf of single types
+	(Gemini-style function declarations reject type arrays; MCP Inspector --strict flags them)."""
+	if isinstance(schema, list):
+		return [portable(s) for s in schema]
+	if not isinstance(schema, dict):
+		return schema
+	out = {k: portable(v) for k, v in schema.items()}
+	types = out.get("type")
+	if isinstance(types, list):
+		del out["type"]
+		branches = [{"type": t} for t in types]
+		enum = out.pop("enum", None)
+		if enum is not None:
+			branches = [
+				{"type": t, "enum": [e for e in enum if _json_type(e) == t]}
+				if t != "null"
+				else {"type": "null"}
+				for t in types
+			]
+			branches = [b for b in branches if b.get("enum", True) != []]
+		if "anyOf" in out:
+			out = {"allOf": [{"anyOf": branches}, {"anyOf": out.pop("anyOf")}], **out}
+		else:
+			out["anyOf"] = branches
+	return out
+
+
+def _json_type(value: Any) -> str:
+	if value is None:
+		return "null"
+	if isinstance(value, bool):
+		return "boolean"
+	if isinstance(value, int):
+		return "integer"
+	if isinstance(value, float):
+		return "number"
+	return "string"
 
 
 def _read_only() -> dict[str, Any]:
@@ -1010,6 +1050,13 @@ _JSON_TYPES = {
 }
 
 
+_STANDARD_SCHEMA = {
+	"name": {"type": "string", "description": "Document name (ID)"},
+	"docstatus": {"type": "integer", "enum": [0, 1, 2], "description": "0 draft, 1 submitted, 2 cancelled"},
+	"idx": {"type": ["integer", "null"]},
+}
+
+
 def _field_schema(f) -> dict[str, Any]:
 	schema: dict[str, Any] = {"description": f.label}
 	json_type = _JSON_TYPES.get(f.fieldtype)
@@ -1052,7 +1099,17 @@ def doctype_tools(
 		and state.policy.check_fields(info.name, [f.fieldname], "write").allowed
 	]
 	label = info.name
-	row_schema = {"type": "object", "properties": {v: {} for v in visible}, "required": ["name"]}
+	by_name = {f.fieldname: f for f in info.fields}
+	row_schema = {
+		"type": "object",
+		"properties": {
+			v: _field_schema(by_name[v])
+			if v in by_name
+			else _STANDARD_SCHEMA.get(v, {"type": ["string", "null"]})
+			for v in visible
+		},
+		"required": ["name"],
+	}
 	list_out = {
 		**LIST_OUT,
 		"properties": {**LIST_OUT["properties"], "documents": {"type": "array", "items": row_schema}},
