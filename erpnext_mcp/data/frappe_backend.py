@@ -5,6 +5,7 @@ app's ToolErrors here, with Frappe's own message and without SQL or tracebacks."
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -44,13 +45,20 @@ _TAG_RE = re.compile(r"<[^>]+>")
 
 
 def clean_message(exc: BaseException) -> str:
-	"""Frappe's message for a person: tags stripped, no SQL (database errors are never passed on)."""
-	text = str(exc) or ""
-	messages = [m for m in (getattr(frappe.local, "message_log", None) or [])]
-	if not text and messages:
-		last = messages[-1]
-		text = last.get("message") if isinstance(last, dict) else str(last)
-	text = _TAG_RE.sub("", frappe.utils.html2text(text) if "<" in text else text)
+	"""Frappe's message for a person: what it showed the user (its message log) when there is one,
+	else the exception text; tags stripped. Database errors never come here."""
+	text = ""
+	for entry in reversed(getattr(frappe.local, "message_log", None) or []):
+		if isinstance(entry, str):
+			try:
+				entry = json.loads(entry)
+			except ValueError:
+				entry = {"message": entry}
+		if isinstance(entry, dict) and entry.get("message"):
+			text = str(entry["message"])
+			break
+	text = text or str(exc) or ""
+	text = _TAG_RE.sub("", text)
 	return " ".join(text.split())[:1000] or type(exc).__name__
 
 
