@@ -89,6 +89,7 @@ def after_request(response=None, request=None) -> None:
 	if request is None or response is None or request.path != ENDPOINT_PATH:
 		return
 	content_type = response.headers.get("Content-Type", "")
+	body = None
 	if content_type.startswith("application/json"):
 		try:
 			body = json.loads(response.get_data())
@@ -96,7 +97,12 @@ def after_request(response=None, request=None) -> None:
 			body = None
 		if isinstance(body, dict) and body.get("jsonrpc") == "2.0":
 			return  # ours
-	if response.status_code == 401 or (response.status_code == 403 and not frappe.session.user):
+	exc_type = body.get("exc_type") if isinstance(body, dict) else None
+	if (
+		response.status_code == 401
+		or exc_type in AUTH_EXCEPTIONS
+		or (response.status_code == 403 and not frappe.session.user)
+	):
 		replacement = unauthorized(www_authenticate())
 		replacement.body = json.dumps(
 			{
@@ -124,9 +130,14 @@ def after_request(response=None, request=None) -> None:
 		response.headers[key] = value
 
 
+# Frappe's exceptions for credentials it could not accept (a malformed Basic token raises the second
+# with status 400): all of them are "who are you?" answers, so 401 with a challenge.
+AUTH_EXCEPTIONS = frozenset({"AuthenticationError", "InvalidAuthorizationToken", "SessionExpired"})
+
+
 def _is_unparsable(request) -> bool:
 	try:
 		json.loads(request.get_data(cache=True) or b"null")
-	except ValueError:
+	except (ValueError, RecursionError):
 		return True
 	return False

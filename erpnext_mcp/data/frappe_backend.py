@@ -5,6 +5,7 @@ app's ToolErrors here, with Frappe's own message and without SQL or tracebacks."
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -202,6 +203,8 @@ class FrappeBackend:
 
 	def _require(self, doctype: str, ptype: str) -> None:
 		if not frappe.has_permission(doctype, ptype, user=self.user):
+			if ptype in ("read", "write") and frappe.share.get_shared(doctype, self.user, [ptype], limit=1):
+				return  # documents shared with the user: Frappe decides per document, as in Desk
 			roles = ", ".join(r for r in frappe.get_roles(self.user) if r not in ("All", "Guest")) or "none"
 			raise PermissionDenied(
 				f"Your ERPNext roles ({roles}) do not allow {ptype} on {doctype}.",
@@ -261,10 +264,8 @@ class FrappeBackend:
 		with translated_errors(doctype, name):
 			doc = frappe.get_doc(doctype, name)
 			if not doc.has_permission("read"):
-				raise PermissionDenied(
-					f"ERPNext does not let you read {doctype} {name} (User Permissions, ownership or sharing).",
-					layer="ERPNext document permissions",
-				)
+				# Same answer as for a document that does not exist: no oracle for names one may not see.
+				raise NotFound(f"{doctype} {name} was not found, or you are not allowed to see it.")
 			return self._doc_as_dict(doc)
 
 	# ---------------------------------------------------------------- writes
@@ -294,24 +295,42 @@ class FrappeBackend:
 	) -> dict[str, Any]:
 		self._require(doctype, "create")
 		key = f"erpnext_mcp:idempotency:{self.user}:{doctype}:{idempotency_key}" if idempotency_key else None
+		fingerprint = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
 		if key:
 			previous = frappe.cache.get_value(key)
-			if previous and frappe.db.exists(doctype, previous):
-				return self.get_document(doctype, previous)
-		with translated_errors(doctype):
-			doc = frappe.new_doc(doctype)
-			for fieldname, value in values.items():
-				if isinstance(value, list):
-					doc.set(fieldname, [])
-					for row in value:
-						doc.append(fieldname, {k: v for k, v in row.items() if k != "name"})
-				else:
-					doc.set(fieldname, value)
-			before_insert(_json_safe(doc.as_dict()))
-			doc.insert()
-			result = self._doc_as_dict(doc)
+			if previous:
+				if previous.get("values") != fingerprint:
+					raise InvalidArguments(
+						"idempotency_key was already used for a create with different values; use a new key."
+					)
+				if frappe.db.exists(doctype, previous["name"]):
+					return self.get_document(doctype, previous["name"])
+			# Two concurrent retries with one key: only one may create. The lock is kept after a success
+			# (until it expires) so a retry racing our commit cannot create a second document.
+			lock = frappe.cache.make_key(key + ":lock")
+			if not frappe.cache.set(lock, "1", nx=True, ex=60):
+				raise Conflict("A create with this idempotency_key is in progress; retry in a moment.")
+		try:
+			with translated_errors(doctype):
+				doc = frappe.new_doc(doctype)
+				for fieldname, value in values.items():
+					if isinstance(value, list):
+						doc.set(fieldname, [])
+						for row in value:
+							doc.append(fieldname, {k: v for k, v in row.items() if k != "name"})
+					else:
+						doc.set(fieldname, value)
+				before_insert(_json_safe(doc.as_dict()))
+				doc.insert()
+				result = self._doc_as_dict(doc)
+		except BaseException:
+			if key:
+				frappe.cache.delete(lock)
+			raise
 		if key:
-			frappe.cache.set_value(key, doc.name, expires_in_sec=IDEMPOTENCY_TTL)
+			frappe.cache.set_value(
+				key, {"name": doc.name, "values": fingerprint}, expires_in_sec=IDEMPOTENCY_TTL
+			)
 		return result
 
 	def update_document(

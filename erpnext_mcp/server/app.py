@@ -38,6 +38,8 @@ def per_doctype_names(state: CallState) -> dict[str, tuple[str, str]]:
 	taken: set[str] = {t for t in _generic_by_name(state)}
 	for doctype in state.policy.doctypes()[: state.settings.max_per_doctype_tools]:
 		ops = granted_operations(state, doctype)
+		if ops and state.backend.describe(doctype).is_table:
+			continue
 		for kind, operation, template in tools.PER_DOCTYPE_OPERATIONS:
 			if operation in ops:
 				name = tools.tool_name(template, doctype, taken)
@@ -66,6 +68,8 @@ def catalogue(state: CallState) -> list[tools.ToolSpec]:
 			info = state.backend.describe(doctype)
 		except ToolError:
 			continue  # a rule for a DocType that no longer exists or the caller cannot see
+		if info.is_table:
+			continue  # child tables travel with their parent's tools
 		erpnext = state.backend.erpnext_permissions(doctype)
 		ops = {op for op in ops if erpnext.get("write" if op == "update" else op)}
 		out.extend(tools.doctype_tools(state, info, ops, taken))

@@ -50,12 +50,17 @@ def jsonrpc_error(
 	)
 
 
-def peek_request_id(body: bytes) -> Any:
+def peek(body: bytes) -> dict[str, Any]:
+	"""The JSON-RPC envelope's id and method, if the body is one object; {} otherwise."""
 	try:
 		data = json.loads(body)
-	except ValueError:
-		return None
-	return data.get("id") if isinstance(data, dict) else None
+	except (ValueError, RecursionError):
+		return {}
+	return data if isinstance(data, dict) else {}
+
+
+def peek_request_id(body: bytes) -> Any:
+	return peek(body).get("id")
 
 
 def method_not_allowed() -> HttpResponse:
@@ -179,6 +184,16 @@ def serve(
 		return unauthorized(www_authenticate, request_id), None
 	if len(req.body) > MAX_BODY_BYTES:
 		return jsonrpc_error(413, -32600, f"Request body larger than {MAX_BODY_BYTES} bytes"), None
+	try:
+		json.loads(req.body)
+	except (ValueError, RecursionError):
+		# Answered here: the 1.x transport turns a too-deeply nested body into a 500.
+		return jsonrpc_error(400, -32700, "Parse error: the request body is not valid JSON."), None
+	envelope = peek(req.body)
+	if "id" in envelope and sdk.unknown_request_method(envelope.get("method")):
+		return jsonrpc_error(
+			200, -32601, f"Method not found: {str(envelope.get('method'))[:100]}", request_id=request_id
+		), None
 	state = make_state(sdk.negotiated_version(req.headers))
 	token = context.activate(state)
 	try:

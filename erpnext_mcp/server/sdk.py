@@ -142,3 +142,15 @@ def is_protocol_error(exc: BaseException) -> bool:
 	from mcp.shared.exceptions import McpError
 
 	return isinstance(exc, McpError)
+
+
+def unknown_request_method(method: object) -> bool:
+	"""True for a request method the 1.x SDK does not know: it would answer -32602 ("Invalid request
+	parameters") where JSON-RPC wants -32601. The 2.x line answers it correctly itself."""
+	if SDK_MAJOR >= 2 or not isinstance(method, str):
+		return False
+	import typing
+
+	union = types.ClientRequest.model_fields["root"].annotation
+	known = {typing.get_args(m.model_fields["method"].annotation)[0] for m in typing.get_args(union)}
+	return method not in known

@@ -246,7 +246,15 @@ DELETE_OUT = _obj(
 
 
 def _describe(state: CallState, doctype: str) -> DocTypeInfo:
-	return state.backend.describe(doctype)
+	info = state.backend.describe(doctype)
+	if info.is_table:
+		# Child rows are reached through their parent, whose permissions and rules decide; addressed
+		# directly they would let a caller read rows of documents it may not open.
+		raise InvalidArguments(
+			f"{doctype} is a child table: read and write its rows through the parent document "
+			"(get_generic_document / update_generic_document on the parent)."
+		)
+	return info
 
 
 def _require(state: CallState, operation: str, doctype: str) -> None:
@@ -610,12 +618,19 @@ def search_documents(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- writes
 
 
-def _check_write_values(state: CallState, info: DocTypeInfo, values: Any, where: str = "values") -> list[str]:
+def _check_write_values(
+	state: CallState, info: DocTypeInfo, values: Any, where: str = "values", *, creating: bool = False
+) -> list[str]:
 	"""Refuses the whole write if any key may not be written; returns the fieldnames (for audit)."""
 	if not isinstance(values, dict) or not values:
 		raise InvalidArguments(f"{where} must be a non-empty object of fieldname: value")
 	names = []
 	for key, value in values.items():
+		if key == "name" and creating and info.name_set_by_user:
+			if not isinstance(value, str) or not value.strip() or len(value) > 140:
+				raise InvalidArguments(f'{where}: "name" must be a non-empty text of at most 140 characters')
+			names.append(key)
+			continue
 		if not isinstance(key, str) or key.startswith("__") or key in NEVER_WRITABLE:
 			raise InvalidArguments(
 				f'{where}: "{key}" cannot be written through MCP (it is set by ERPNext; '
@@ -653,9 +668,9 @@ def create_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	doctype = args["doctype"]
 	_require(state, "create", doctype)
 	info = _describe(state, doctype)
-	names = _check_write_values(state, info, args["values"])
+	names = _check_write_values(state, info, args["values"], creating=True)
 	state.audit.setdefault("fields", set()).update(names)
-	state.policy.check_fields(doctype, names, "write").raise_if_denied()
+	state.policy.check_fields(doctype, [n for n in names if n != "name"], "write").raise_if_denied()
 
 	def before_insert(doc: dict[str, Any]) -> None:
 		state.policy.check_document("create", doctype, doc).raise_if_denied()

@@ -18,6 +18,8 @@ from erpnext_mcp.tests.utils import (
 	rule,
 )
 
+DISABLED_USER = "mcp-disabled@example.com"
+
 
 def api_token(email: str) -> str:
 	user = frappe.get_doc("User", email)
@@ -38,9 +40,15 @@ def prepare() -> None:
 		rules=[rule("Customer", "read,create,update"), rule("Supplier"), rule("Sales Order")],
 	)
 	enable_mcp(allowed_origins="", default_profile=None)
+	ensure_user(DISABLED_USER, ["Sales User"])
+	frappe.db.set_value("User", DISABLED_USER, "enabled", 1)
+	disabled_token = api_token(DISABLED_USER)
+	frappe.db.set_value("User", DISABLED_USER, "enabled", 0)
 	data = {
 		"sales": api_token(SALES_USER),
 		"buyer": api_token(BUYER_USER),
+		"disabled": disabled_token,
+		"administrator": api_token("Administrator"),
 		"customer": make_customer("MCP E2E Customer"),
 		"supplier": make_supplier("MCP E2E Supplier"),
 	}
