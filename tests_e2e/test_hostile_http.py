@@ -126,3 +126,65 @@ def test_hostile_transport(site, content, content_type, status):
 	assert r.status_code in statuses, r.text[:300]
 	assert r.json()["jsonrpc"] == "2.0"
 	assert "Traceback" not in r.text and "<html" not in r.text
+
+
+def _call(site, name, arguments, token="sales"):
+	body = {
+		"jsonrpc": "2.0",
+		"id": 1,
+		"method": "tools/call",
+		"params": {"name": name, "arguments": arguments},
+	}
+	r = httpx.post(site["url"], headers=base_headers(site, Authorization=site[token]), json=body, timeout=60)
+	return r.json()["result"]
+
+
+def test_concurrent_updates_with_the_same_read_give_one_winner_and_one_conflict(site):
+	"""Two agents read the same Customer, then update it at the same moment, each saying which version
+	it read: the row lock serialises them and the modified check turns the second into a conflict."""
+	from concurrent.futures import ThreadPoolExecutor
+
+	doc = _call(site, "get_generic_document", {"doctype": "Customer", "name": site["customer"]})
+	modified = doc["structuredContent"]["document"]["modified"]
+
+	def update(i):
+		return _call(
+			site,
+			"update_generic_document",
+			{
+				"doctype": "Customer",
+				"name": site["customer"],
+				"values": {"customer_name": "MCP E2E Customer"},
+				"expected_modified": modified,
+			},
+		)
+
+	with ThreadPoolExecutor(max_workers=2) as pool:
+		results = list(pool.map(update, range(2)))
+	outcomes = sorted("error" if r.get("isError") else "ok" for r in results)
+	assert outcomes == ["error", "ok"], results
+	conflict = next(r for r in results if r.get("isError"))
+	text = conflict["content"][0]["text"]
+	assert "conflict" in text and '"retryable": true' in text
+
+
+def test_concurrent_retries_of_one_create_make_one_document(site):
+	from concurrent.futures import ThreadPoolExecutor
+
+	marker = f"MCP retry {uuid.uuid4().hex[:10]}"
+	args = {
+		"doctype": "Customer",
+		"values": {"customer_name": marker, "customer_type": "Company"},
+		"idempotency_key": f"e2e-{uuid.uuid4().hex}",
+	}
+	with ThreadPoolExecutor(max_workers=3) as pool:
+		results = list(pool.map(lambda _: _call(site, "create_generic_document", args), range(3)))
+	names = {r["structuredContent"]["name"] for r in results if not r.get("isError")}
+	assert len(names) == 1, results
+	for r in results:
+		if r.get("isError"):
+			assert '"retryable": true' in r["content"][0]["text"]
+	listed = _call(
+		site, "list_generic_documents", {"doctype": "Customer", "filters": {"customer_name": marker}}
+	)
+	assert len(listed["structuredContent"]["documents"]) == 1

@@ -39,7 +39,20 @@ def load_settings() -> EndpointSettings:
 		max_per_doctype_tools=doc.max_per_doctype_tools or 100,
 		max_page_length=doc.max_page_length or 100,
 		default_page_length=doc.default_page_length or 20,
+		rate_limit_per_minute=_int(doc, "rate_limit_per_minute", 120),
+		rate_limit_per_hour=_int(doc, "rate_limit_per_hour", 2000),
+		cache_enabled=bool(_int(doc, "cache_enabled", 1)),
+		cache_ttl_seconds=_int(doc, "cache_ttl_seconds", 60) or 60,
+		cache_max_entries=_int(doc, "cache_max_entries", 2000) or 2000,
+		audit_enabled=bool(_int(doc, "audit_enabled", 1)),
+		audit_retention_days=_int(doc, "audit_retention_days", 90) or 90,
 	)
+
+
+def _int(doc, fieldname: str, default: int) -> int:
+	"""A stored value (0 included: "unlimited", "off"); the default only for a field never saved."""
+	value = doc.get(fieldname)
+	return default if value is None or value == "" else max(int(value), 0)
 
 
 def administrator_allowed() -> bool:

@@ -11,7 +11,7 @@ import jsonschema
 from erpnext_mcp import __version__
 from erpnext_mcp.exceptions import NotFound, ToolError
 from erpnext_mcp.policy import OPERATIONS
-from erpnext_mcp.server import context, sdk, tools
+from erpnext_mcp.server import context, record, sdk, tools
 from erpnext_mcp.server.context import CallState
 
 INSTRUCTIONS = (
@@ -144,6 +144,8 @@ def run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[str
 		state.backend.rollback()
 		state.audit["result"] = "Denied" if e.kind == "permission_denied" or e.layer else "Error"
 		state.audit["reason"] = e.message
+		# The audit record is built from these names, never from the message (it may quote values).
+		state.audit.update(error_kind=e.kind, layer=e.layer, rule=e.rule)
 		return {"content": _text(e.as_dict()), "isError": True}
 	except Exception as e:
 		if sdk.is_protocol_error(e):
@@ -164,6 +166,7 @@ def run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[str
 		}
 	state.audit.setdefault("result", "Allowed")
 	json_safe = json.loads(json.dumps(result, default=str))
+	state.audit["returned"] = record.returned_fieldnames(json_safe)
 	return {"content": _text(json_safe), "structuredContent": json_safe}
 
 

@@ -21,6 +21,16 @@ class EndpointSettings:
 	max_per_doctype_tools: int = 300
 	max_page_length: int = 100
 	default_page_length: int = 20
+	# Requests per user per window; 0 = unlimited (a profile may set its own, see limits.py).
+	rate_limit_per_minute: int = 120
+	rate_limit_per_hour: int = 2000
+	# Read cache (data/cache.py): get/list/search results per user and policy, in Redis.
+	cache_enabled: bool = True
+	cache_ttl_seconds: int = 60
+	cache_max_entries: int = 2000
+	# MCP Audit Log (audit.py): one record per request; older ones removed by Log Settings.
+	audit_enabled: bool = True
+	audit_retention_days: int = 90
 
 
 @dataclass
@@ -32,7 +42,8 @@ class CallState:
 	settings: EndpointSettings
 	headers: dict[str, str]
 	protocol_version: str
-	# Filled by the handlers for the audit record: names, never values.
+	# Filled by the handlers for the audit record: names, never values (method, tool, doctype,
+	# operation, names, fields, returned, result, reason, error_kind, layer, rule, error_reference).
 	audit: dict[str, Any] = field(default_factory=dict)
 
 

@@ -748,3 +748,21 @@ class TestHostileInput(IntegrationTestCase):
 	def tearDownClass(cls):
 		frappe.cache.delete_keys("erpnext_mcp:idempotency")
 		super().tearDownClass()
+
+
+class TestDatabaseContention(IntegrationTestCase):
+	def test_deadlocks_and_lock_timeouts_are_retryable_and_say_nothing_was_saved(self):
+		from erpnext_mcp.data.frappe_backend import translated_errors
+		from erpnext_mcp.exceptions import Unavailable
+
+		for exc in (
+			frappe.QueryDeadlockError("Deadlock found when trying to get lock; try restarting transaction"),
+			frappe.QueryTimeoutError("Lock wait timeout exceeded; try restarting transaction"),
+		):
+			with self.subTest(exc=type(exc).__name__):
+				with self.assertRaises(Unavailable) as caught:
+					with translated_errors("Customer", "X"):
+						raise exc
+				self.assertTrue(caught.exception.retryable)
+				self.assertIn("nothing was saved", caught.exception.message)
+				self.assertNotIn("transaction", caught.exception.message)
