@@ -38,4 +38,61 @@ def import_seed(context, config_path, profile_name, roles, users):
 		click.secho(f"  not mapped: {message}", fg="yellow")
 
 
+@erpnext_mcp.command("stdio")
+@click.option(
+	"--user", required=True, help="The ERPNext user the session runs as (its roles and profiles apply)"
+)
+@pass_context
+def stdio(context, user):
+	"""Serve MCP over stdin/stdout as USER, for local clients (Claude Desktop/Code) on this server."""
+	import sys
+
+	import frappe
+
+	from erpnext_mcp.data.frappe_backend import FrappeBackend
+	from erpnext_mcp.data.profiles import policy_for
+	from erpnext_mcp.data.settings import administrator_allowed, load_settings
+	from erpnext_mcp.server.context import CallState
+	from erpnext_mcp.server.stdio import serve
+
+	frappe.init(site=get_site(context))
+	frappe.connect()
+	try:
+		if not frappe.db.get_value("User", user, "enabled"):
+			sys.exit(f"erpnext-mcp stdio: {user} is not an enabled user of this site")
+		if user == "Administrator" and not administrator_allowed():
+			sys.exit("erpnext-mcp stdio: the Administrator user may not use MCP (see MCP Settings)")
+		if not load_settings().enabled:
+			sys.exit("erpnext-mcp stdio: the MCP server is disabled on this site (MCP Settings)")
+
+		def make_state() -> CallState:
+			frappe.set_user(user)
+			return CallState(
+				backend=FrappeBackend(),
+				policy=policy_for(user),
+				settings=load_settings(),
+				headers={},
+				protocol_version="stdio",
+			)
+
+		def finish(state: CallState) -> None:
+			record_stdio_call(state)
+			frappe.db.commit()
+
+		serve(make_state, finish)
+	finally:
+		frappe.destroy()
+
+
+def record_stdio_call(state) -> None:
+	"""The audit record for one stdio message, through the app's one audit writer when present."""
+	try:
+		from erpnext_mcp import audit
+	except ImportError:
+		return
+	recorder = getattr(audit, "record_state", None)
+	if recorder is not None:
+		recorder(state, transport="stdio")
+
+
 commands = [erpnext_mcp]

@@ -16,4 +16,36 @@ export_python_type_annotations = True
 
 # Frappe answers bad credentials and unparsable bodies before the endpoint runs: turn those answers
 # into JSON-RPC errors on the MCP endpoint only.
-after_request = ["erpnext_mcp.api.mcp.after_request"]
+after_request = ["erpnext_mcp.api.mcp.after_request", "erpnext_mcp.api.oauth.after_request"]
+
+# OAuth 2.1 sign-in for MCP clients (api/oauth.py, data/oauth.py): the MCP fields on Frappe's OAuth
+# DocTypes, the /.well-known/ discovery documents (Frappe v15 routes them to the website), MCP tokens
+# confined to the MCP endpoint, and codes/tokens bound to the resource they were issued for.
+after_install = ["erpnext_mcp.data.oauth.setup_custom_fields"]
+after_migrate = ["erpnext_mcp.data.oauth.setup_custom_fields"]
+page_renderer = ["erpnext_mcp.api.oauth.WellKnownRenderer"]
+auth_hooks = ["erpnext_mcp.data.oauth.confine_mcp_tokens"]
+doc_events = {
+	"OAuth Authorization Code": {"before_insert": "erpnext_mcp.data.oauth.on_new_grant"},
+	"OAuth Bearer Token": {"before_insert": "erpnext_mcp.data.oauth.on_new_grant"},
+	# The read cache (data/cache.py): any write to any DocType ends its cached reads.
+	"*": {
+		"after_insert": "erpnext_mcp.data.cache.on_write",
+		"on_update": "erpnext_mcp.data.cache.on_write",
+		"on_change": "erpnext_mcp.data.cache.on_write",
+		"on_submit": "erpnext_mcp.data.cache.on_write",
+		"on_cancel": "erpnext_mcp.data.cache.on_write",
+		"on_update_after_submit": "erpnext_mcp.data.cache.on_write",
+		"on_trash": "erpnext_mcp.data.cache.on_write",
+		"after_rename": "erpnext_mcp.data.cache.on_write",
+	},
+}
+
+# MCP Audit Log (audit.py): every request to the endpoint is on record, also those Frappe answers
+# itself; queued records and flood summaries are written every scheduler tick; Log Settings deletes
+# records older than MCP Settings' retention (kept in sync by MCP Settings).
+before_request = ["erpnext_mcp.audit.before_request"]
+scheduler_events = {"all": ["erpnext_mcp.audit.flush"]}
+default_log_clearing_doctypes = {"MCP Audit Log": 90}
+# An audit record names users, DocTypes and Error Logs; it never keeps them from being deleted.
+ignore_links_on_delete = ["MCP Audit Log"]

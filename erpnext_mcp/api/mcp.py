@@ -7,18 +7,32 @@ loads Settings and the caller's profiles, and hands the raw HTTP exchange to `se
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
 import frappe
 from werkzeug.wrappers import Response
 
 from erpnext_mcp.server.context import CallState
-from erpnext_mcp.server.http import HttpRequest, HttpResponse, jsonrpc_error, serve, unauthorized
+from erpnext_mcp.server.http import (
+	HttpRequest,
+	HttpResponse,
+	jsonrpc_error,
+	peek_request_id,
+	serve,
+	unauthorized,
+)
 
 ENDPOINT_PATH = "/api/method/erpnext_mcp.api.mcp.handle"
 
 
-def www_authenticate() -> str:
-	return f'Token realm="{frappe.local.site}", Bearer realm="{frappe.local.site}"'
+def www_authenticate(req: HttpRequest | None = None, **oauth_error) -> str:
+	"""The 401 challenge: Bearer with the OAuth resource metadata URL (when OAuth is on), then Token."""
+	from erpnext_mcp.data.oauth import challenge
+
+	if req is None:
+		return challenge(dict(frappe.request.headers), frappe.request.scheme, **oauth_error)
+	return challenge(req.headers, req.scheme, **oauth_error)
 
 
 def _to_werkzeug(resp: HttpResponse) -> Response:
@@ -48,12 +62,62 @@ def handle() -> Response:
 
 
 def respond(req: HttpRequest) -> HttpResponse:
-	"""One HTTP exchange as the session user (also called in-process by the tier 2 tests)."""
+	"""One HTTP exchange as the session user, and its audit record (also called in-process by the
+	tier 2 tests)."""
+	started = time.monotonic()
+	exchange: dict[str, Any] = {}
+	response = _respond(req, exchange)
+	try:
+		_audit(req, response, exchange, started)
+	except Exception:
+		frappe.logger("erpnext_mcp").error("MCP audit record not built", exc_info=True)
+	return response
+
+
+def _audit(req: HttpRequest, response: HttpResponse, exchange: dict[str, Any], started: float) -> None:
+	from erpnext_mcp import audit, limits
+	from erpnext_mcp.server import peek, record
+
+	state: CallState | None = exchange.get("state")
+	settings = exchange.get("settings")
+	facts = peek.request_facts(req.headers, req.body)
+	revision = state.protocol_version if state else None
+	if facts.mcp_method == "initialize":
+		revision = peek.negotiated_revision(response.body) or facts.protocol_version
+	verdict = exchange.get("rate_limited")
+	policy = exchange.get("policy")
+	is_json = response.headers.get("Content-Type", "").startswith("application/json")
+	row = record.build(
+		facts=facts,
+		http_method=req.method,
+		status=response.status,
+		user=frappe.session.user,
+		remote_ip=req.remote_addr,
+		duration_ms=(time.monotonic() - started) * 1000,
+		profiles=policy.profile_names if policy is not None else (),
+		audit=state.audit if state else None,
+		protocol_version=revision,
+		reason=limits.message(verdict) if verdict else None,
+		jsonrpc_error=peek.jsonrpc_error(response.body) if is_json else None,
+		served_from_cache=bool(getattr(exchange.get("backend"), "served_from_cache", False)),
+	)
+	# Frappe rolls back safe-method requests: their records are written after that, in after_request.
+	request = getattr(frappe.local, "request", None)
+	defer = request is not None and request.method in ("GET", "HEAD", "OPTIONS")
+	audit.record_exchange(
+		row, audit_enabled=settings.audit_enabled if settings else audit.enabled(), defer=defer
+	)
+
+
+def _respond(req: HttpRequest, exchange: dict[str, Any]) -> HttpResponse:
+	from erpnext_mcp import limits
+	from erpnext_mcp.data.cache import CachedBackend
 	from erpnext_mcp.data.frappe_backend import FrappeBackend
+	from erpnext_mcp.data.oauth import check_bearer
 	from erpnext_mcp.data.profiles import policy_for
 	from erpnext_mcp.data.settings import administrator_allowed, load_settings
 
-	settings = load_settings()
+	settings = exchange["settings"] = load_settings()
 	user = frappe.session.user
 	authenticated = bool(user) and user != "Guest"
 	if authenticated and user == "Administrator" and not administrator_allowed() and req.method == "POST":
@@ -63,31 +127,69 @@ def respond(req: HttpRequest) -> HttpResponse:
 			"The Administrator user may not use MCP on this site. Create a user with only the roles the "
 			"agent needs and use its API key (or allow Administrator in MCP Settings).",
 		)
+	# An OAuth bearer token must be meant for this endpoint (scope, resource); mcp:read narrows the policy.
+	bearer = check_bearer(req) if authenticated else None
+	if bearer is not None and bearer.refusal is not None:
+		return bearer.refusal
+
+	def effective_policy():
+		if exchange.get("policy") is None:
+			exchange["policy"] = bearer.narrow(policy_for(user)) if bearer else policy_for(user)
+		return exchange["policy"]
+
+	# Rate limits (per user, a profile may set its own) before anything is served.
+	if authenticated and req.method.upper() == "POST" and settings.enabled:
+		verdict = limits.check(user, settings, effective_policy().profile_names)
+		if not verdict.allowed:
+			exchange["rate_limited"] = verdict
+			return limits.too_many_requests(verdict, peek_request_id(req.body))
 
 	def make_state(protocol_version: str) -> CallState:
+		policy = effective_policy()
+		backend = FrappeBackend()
+		if settings.cache_enabled:
+			backend = CachedBackend(
+				backend,
+				user=user,
+				policy=policy,
+				ttl=settings.cache_ttl_seconds,
+				max_entries=settings.cache_max_entries,
+			)
+		exchange["backend"] = backend
 		return CallState(
-			backend=FrappeBackend(),
-			policy=policy_for(user),
+			backend=backend,
+			policy=policy,
 			settings=settings,
 			headers=req.headers,
 			protocol_version=protocol_version,
 		)
 
-	response, _state = serve(
+	response, exchange["state"] = serve(
 		req,
 		settings=settings,
 		authenticated=authenticated,
-		www_authenticate=www_authenticate(),
+		www_authenticate=www_authenticate(req),
 		make_state=make_state,
 	)
 	return response
 
 
 def after_request(response=None, request=None) -> None:
-	"""Frappe answers some failures before our method runs (bad credentials, unparsable JSON) with its
-	own error page or JSON; on the MCP endpoint those become JSON-RPC errors a client understands."""
+	"""Runs after Frappe's commit or rollback: Frappe's own answers become JSON-RPC, and every request to
+	the endpoint is on record (audit.after_request)."""
 	if request is None or response is None or request.path != ENDPOINT_PATH:
 		return
+	from erpnext_mcp import audit
+
+	try:
+		_as_jsonrpc(response, request)
+	finally:
+		audit.after_request(request, response)
+
+
+def _as_jsonrpc(response, request) -> None:
+	"""Frappe answers some failures before our method runs (bad credentials, unparsable JSON) with its
+	own error page or JSON; on the MCP endpoint those become JSON-RPC errors a client understands."""
 	content_type = response.headers.get("Content-Type", "")
 	body = None
 	if content_type.startswith("application/json"):
@@ -103,17 +205,17 @@ def after_request(response=None, request=None) -> None:
 		or exc_type in AUTH_EXCEPTIONS
 		or (response.status_code == 403 and not frappe.session.user)
 	):
-		replacement = unauthorized(www_authenticate())
+		message = (
+			"Invalid credentials: the API key/secret or token was not accepted. Check "
+			"'Authorization: token <api_key>:<api_secret>' and that the user is enabled."
+		)
+		if _sent_bearer(request):
+			message = "The access token is invalid, expired or revoked: sign in again (OAuth)."
+			replacement = unauthorized(www_authenticate(error="invalid_token", description=message))
+		else:
+			replacement = unauthorized(www_authenticate())
 		replacement.body = json.dumps(
-			{
-				"jsonrpc": "2.0",
-				"id": None,
-				"error": {
-					"code": -32001,
-					"message": "Invalid credentials: the API key/secret or token was not accepted. Check "
-					"'Authorization: token <api_key>:<api_secret>' and that the user is enabled.",
-				},
-			}
+			{"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": message}}
 		).encode()
 	elif _is_unparsable(request):
 		replacement = jsonrpc_error(400, -32700, "Parse error: the request body is not valid JSON.")
@@ -133,6 +235,10 @@ def after_request(response=None, request=None) -> None:
 # Frappe's exceptions for credentials it could not accept (a malformed Basic token raises the second
 # with status 400): all of them are "who are you?" answers, so 401 with a challenge.
 AUTH_EXCEPTIONS = frozenset({"AuthenticationError", "InvalidAuthorizationToken", "SessionExpired"})
+
+
+def _sent_bearer(request) -> bool:
+	return (request.headers.get("Authorization") or "").strip().lower().startswith("bearer ")
 
 
 def _is_unparsable(request) -> bool:

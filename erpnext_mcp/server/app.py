@@ -170,14 +170,20 @@ def run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[str
 	return {"content": _text(json_safe), "structuredContent": json_safe}
 
 
-async def _list_tools() -> list[dict[str, Any]]:
+def _current_state() -> CallState:
 	state = context.current()
+	state.protocol_version = sdk.negotiated() or state.protocol_version
+	return state
+
+
+async def _list_tools() -> list[dict[str, Any]]:
+	state = _current_state()
 	state.audit["method"] = "tools/list"
 	return [t.as_wire() for t in catalogue(state)]
 
 
 async def _call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-	state = context.current()
+	state = _current_state()
 	state.audit["method"] = "tools/call"
 	return run_tool(state, name, arguments)
 

@@ -172,7 +172,7 @@ def build(
 		"document_names": document_names(audit.get("names") or ()) or None,
 		"result": result or result_for(status, audit, jsonrpc_error),
 		"reason": clean_message(reason) if reason else reason_for(audit, jsonrpc_error),
-		"fields": fieldnames(named) or None,
+		"fields_named": fieldnames(named) or None,
 		"fields_returned": fieldnames(returned) or None,
 		"served_from_cache": 1 if served_from_cache else 0,
 		"error_log": audit.get("error_reference"),

@@ -7,6 +7,7 @@ them, which both lines accept.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from importlib.metadata import version as _dist_version
 from typing import Any
 
@@ -79,10 +80,22 @@ def build_server(
 
 	server = Server(name, version=version, instructions=instructions)
 
+	def note_session_version() -> None:
+		# Over stdio the 1.x session remembers what initialize negotiated; over stateless HTTP the
+		# MCP-Protocol-Version header (already in the CallState) is all there is.
+		try:
+			params = server.request_context.session.client_params
+		except LookupError:
+			return
+		if params is not None:
+			_note_version(params.protocolVersion)
+
 	async def handle_list_tools(request: types.ListToolsRequest):
+		note_session_version()
 		return types.ServerResult(await _tools())
 
 	async def handle_call_tool(request: types.CallToolRequest):
+		note_session_version()
 		return types.ServerResult(await _call(request.params.name, request.params.arguments))
 
 	# Registered directly rather than through the decorators: the 1.x decorators re-validate and
@@ -126,12 +139,17 @@ def protocol_error(code: int, message: str) -> Exception:
 INVALID_PARAMS = types.INVALID_PARAMS
 
 
-def _note_version(version: str | None) -> None:
-	from erpnext_mcp.server import context
+_negotiated: ContextVar[str | None] = ContextVar("erpnext_mcp_negotiated_version", default=None)
 
-	state = context.current_or_none()
-	if state is not None and version:
-		state.protocol_version = version
+
+def _note_version(version: str | None) -> None:
+	"""Remember what the SDK negotiated for the message being handled (read by negotiated())."""
+	if version:
+		_negotiated.set(version)
+
+
+def negotiated() -> str | None:
+	return _negotiated.get()
 
 
 def is_protocol_error(exc: BaseException) -> bool:

@@ -373,7 +373,6 @@ def list_doctypes(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field_access(state: CallState, info: DocTypeInfo) -> list[dict[str, Any]]:
-	summary = state.policy.summary(info.name) if state.policy.rule_for(info.name) else None
 	visible = set(state.policy.visible_fields(info.name, info.fieldnames))
 	out = []
 	for f in info.fields:
@@ -406,7 +405,6 @@ def _field_access(state: CallState, info: DocTypeInfo) -> list[dict[str, Any]]:
 				"decided_by": "ERPNext permlevel (your roles cannot read this field's level)",
 			}
 		)
-	del summary
 	return out
 
 

@@ -52,5 +52,20 @@ def prepare() -> None:
 		"customer": make_customer("MCP E2E Customer"),
 		"supplier": make_supplier("MCP E2E Supplier"),
 	}
+	data.update(oauth_fixtures())
 	frappe.db.commit()
 	print(json.dumps(data))
+
+
+def oauth_fixtures() -> dict:
+	"""OAuth sign-in on, and login passwords for the users the OAuth e2e tests sign in as (test users of a
+	test site: printing the passwords into the credentials file is fine)."""
+	from frappe.utils.password import update_password
+
+	enable_mcp(oauth_enabled=1, allow_dynamic_client_registration=1, allow_client_id_metadata_documents=1)
+	out = {}
+	for key, email in (("oauth_sales", SALES_USER), ("oauth_buyer", BUYER_USER)):
+		password = frappe.generate_hash(length=20)
+		update_password(email, password)
+		out[key] = {"user": email, "password": password}
+	return out

@@ -1,0 +1,318 @@
+"""MCP Audit Log: the one writer. Every request that reaches the MCP endpoint leaves exactly one
+record (or, in an unauthenticated or rate-limited flood, counts towards one summary record).
+
+Where a record goes, by who answered the request:
+- `api/mcp.respond()` answered (allowed, denied, failed, rate limited, 401 for Guest, ...): the record
+  is inserted at the end of the exchange, inside the request's transaction, behind a savepoint, so it
+  commits with the request (POST) and a failed insert never disturbs the request. Tool failures
+  roll back only to their own savepoint, before the record exists. After Frappe has committed or
+  rolled back, `after_request` checks that the record is really there and writes it again (and
+  commits) if the request's transaction was rolled back. Safe methods (GET), whose transaction Frappe
+  always rolls back, are written only there.
+- Frappe answered before the endpoint ran (bad credentials → 401, unparsable JSON, ...):
+  `after_request` builds the record from the request and response and writes and commits it itself.
+- A write that fails is never silently lost: the record is queued in Redis (and logged, with an
+  Error Log at most every few minutes), and the scheduled `flush` writes the queue to the database.
+  If Redis is down too, the record itself goes to the app's log file (it holds no values).
+
+Flood bound: records of unauthenticated requests (per IP) and of rate-limit refusals (per user) are
+written one by one only up to FLOOD_PER_SUBJECT a minute, and FLOOD_TOTAL a minute site-wide; the rest
+are counted in Redis and `flush` writes one summary record per source, result and minute, whose
+`request_count` says how many requests it stands for.
+
+Records carry names, never values (server/record.py builds them). Nothing here raises into a request.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import frappe
+from frappe.utils import convert_utc_to_system_timezone, now_datetime
+
+from erpnext_mcp.server import record as records
+from erpnext_mcp.server.peek import request_facts
+
+DOCTYPE = "MCP Audit Log"
+SAVEPOINT = "erpnext_mcp_audit"
+PENDING_KEY = "erpnext_mcp:audit:pending"  # Redis list of records the database did not take
+PENDING_MAX = 20000
+FLOOD_PER_SUBJECT = 20  # records a minute per IP (unauthenticated) or per user (rate limited)
+FLOOD_TOTAL = 200  # such records a minute for the whole site
+_FLOOD_KEY = "erpnext_mcp:audit:flood:{window}:{subject}"
+_SUPPRESSED_KEY = "erpnext_mcp:audit:suppressed:{window}"
+_SUPPRESSED_WINDOWS = "erpnext_mcp:audit:suppressed_windows"
+_ERROR_LOGGED_KEY = "erpnext_mcp:audit:error_logged"
+_LOCAL = "erpnext_mcp_audit"
+_STARTED = "erpnext_mcp_started"
+
+
+def _now() -> float:
+	return time.time()
+
+
+def _logger():
+	return frappe.logger("erpnext_mcp")
+
+
+def enabled() -> bool:
+	try:
+		value = frappe.get_cached_doc("MCP Settings").get("audit_enabled")
+	except Exception:
+		return True
+	return value is None or bool(int(value))
+
+
+# ---------------------------------------------------------------- one exchange
+
+
+def record_exchange(record: dict[str, Any], *, audit_enabled: bool = True, defer: bool = False) -> str | None:
+	"""The record of the exchange `api/mcp.respond()` just answered; returns its name when inserted."""
+	entry: dict[str, Any] = {"record": record, "name": None, "state": "off"}
+	setattr(frappe.local, _LOCAL, [entry])
+	try:
+		if not audit_enabled:
+			return None
+		record.setdefault("timestamp", now_datetime())
+		if not _admit(record):
+			entry["state"] = "summarized"
+		elif defer:
+			entry["state"] = "deferred"
+		else:
+			entry["name"] = _insert(record, commit=False)
+			entry["state"] = "inserted" if entry["name"] else "queued"
+	except Exception:
+		_logger().error("MCP audit: record_exchange failed", exc_info=True)
+	return entry["name"]
+
+
+def before_request() -> None:
+	"""Stamps the start of a request to the endpoint (for the duration of requests Frappe refuses)."""
+	from erpnext_mcp.api.mcp import ENDPOINT_PATH
+
+	request = getattr(frappe.local, "request", None)
+	if request is not None and request.path == ENDPOINT_PATH:
+		setattr(frappe.local, _STARTED, time.monotonic())
+
+
+def after_request(request, response) -> None:
+	"""After Frappe's commit or rollback: make sure this request's record is in the database."""
+	try:
+		entries = getattr(frappe.local, _LOCAL, None)
+		if entries is None:
+			if enabled():
+				record = record_for_site_answer(request, response)
+				if _admit(record):
+					_insert(record, commit=True)
+			return
+		for entry in entries:
+			state, name = entry["state"], entry["name"]
+			if state == "deferred" or (state == "inserted" and not frappe.db.exists(DOCTYPE, name)):
+				_insert(entry["record"], commit=True)
+	except Exception:
+		_logger().error("MCP audit: after_request failed", exc_info=True)
+	finally:
+		setattr(frappe.local, _LOCAL, None)
+
+
+def remote_ip(request) -> str:
+	"""The client's address as Frappe sees it (X-Forwarded-For's first hop behind a proxy)."""
+	ip = getattr(frappe.local, "request_ip", None)
+	if ip:
+		return ip
+	forwarded = request.headers.get("X-Forwarded-For") if request is not None else None
+	if forwarded:
+		return forwarded.split(",", 1)[0].strip()
+	return (getattr(request, "remote_addr", None) or "") if request is not None else ""
+
+
+def record_for_site_answer(request, response) -> dict[str, Any]:
+	"""The record of a request Frappe answered before the endpoint ran (credentials, body, site limits)."""
+	headers = {k.lower(): v for k, v in request.headers.items()}
+	body = request.get_data(cache=True) or b""
+	facts = request_facts(headers, body)
+	status = response.status_code
+	user = getattr(getattr(frappe.local, "session", None), "user", None) or "Guest"
+	if status == 401 or (status == 403 and user == "Guest"):
+		user = "Guest"
+		reason = (
+			"invalid credentials: the site refused the API key/secret or token before the MCP endpoint ran"
+			if headers.get("authorization")
+			else "authentication required: refused by the site before the MCP endpoint ran"
+		)
+	elif facts.parse_error:
+		reason = "parse error: the request body is not valid JSON (refused by the site)"
+	elif status == 429:
+		reason = "the site's own rate limit (site_config rate_limit) refused the request"
+	elif status < 400:
+		reason = f"answered by the site before the MCP endpoint ran ({request.method})"
+	else:
+		reason = f"HTTP {status} from the site before the MCP endpoint ran"
+	started = getattr(frappe.local, _STARTED, None)
+	out = records.build(
+		facts=facts,
+		http_method=request.method,
+		status=status,
+		user=user,
+		remote_ip=remote_ip(request),
+		duration_ms=(time.monotonic() - started) * 1000 if started else None,
+		reason=reason,
+	)
+	out["timestamp"] = now_datetime()
+	return out
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _insert(record: dict[str, Any], *, commit: bool) -> str | None:
+	"""Insert one record; on any failure queue it in Redis. Never raises."""
+	try:
+		frappe.db.savepoint(SAVEPOINT)
+	except Exception:
+		_queue(record)
+		return None
+	try:
+		doc = frappe.get_doc({**record, "doctype": DOCTYPE})
+		doc.insert(ignore_permissions=True, ignore_links=True, ignore_mandatory=True)
+		if commit:
+			frappe.db.commit()
+		return doc.name
+	except Exception:
+		try:
+			frappe.db.rollback(save_point=SAVEPOINT)
+		except Exception:
+			pass
+		_queue(record)
+		return None
+
+
+def _queue(record: dict[str, Any]) -> None:
+	text = json.dumps(record, default=str)
+	try:
+		frappe.cache.rpush(PENDING_KEY, text)
+		frappe.cache.ltrim(PENDING_KEY, -PENDING_MAX, -1)
+		_logger().error("MCP audit record not written to the database; queued in Redis", exc_info=True)
+		if frappe.cache.set(frappe.cache.make_key(_ERROR_LOGGED_KEY), 1, nx=True, ex=300):
+			frappe.log_error(
+				title="MCP Audit Log: records queued in Redis",
+				message="An MCP audit record could not be written to the database. It is queued in Redis "
+				"and the scheduled job erpnext_mcp.audit.flush writes it later. See the app log "
+				"(logs/erpnext_mcp.log) for the cause.",
+			)
+	except Exception:
+		_logger().error("MCP audit record LOST to database and Redis: %s", text, exc_info=True)
+
+
+# ---------------------------------------------------------------- flood bound
+
+
+def _flood_subject(record: dict[str, Any]) -> str | None:
+	if (record.get("user") or "Guest") == "Guest":
+		return f"ip|{record.get('remote_ip') or '?'}"
+	if record.get("result") == records.RATE_LIMITED:
+		return f"user|{record['user']}"
+	return None
+
+
+def _admit(record: dict[str, Any]) -> bool:
+	"""True: write this record. False: it was counted towards its minute's summary record instead."""
+	subject = _flood_subject(record)
+	if subject is None:
+		return True
+	window = int(_now() // 60)
+	kind = subject.split("|", 1)[0]
+	try:
+		own = frappe.cache.make_key(_FLOOD_KEY.format(window=window, subject=subject))
+		total = frappe.cache.make_key(_FLOOD_KEY.format(window=window, subject=f"{kind}|*"))
+		pipe = frappe.cache.pipeline()
+		pipe.incr(own)
+		pipe.expire(own, 180)
+		pipe.incr(total)
+		pipe.expire(total, 180)
+		n_own, _, n_total, _ = pipe.execute()
+		if n_own <= FLOOD_PER_SUBJECT and n_total <= FLOOD_TOTAL:
+			return True
+		# Over the site-wide bound every source shares one summary, so the counters stay bounded too.
+		source = subject if n_total <= FLOOD_TOTAL else f"{kind}|*"
+		suppressed = frappe.cache.make_key(_SUPPRESSED_KEY.format(window=window))
+		pipe = frappe.cache.pipeline()
+		pipe.hincrby(suppressed, f"{source}|{record.get('result') or records.ERROR}", 1)
+		pipe.expire(suppressed, 7 * 24 * 3600)
+		pipe.sadd(frappe.cache.make_key(_SUPPRESSED_WINDOWS), window)
+		pipe.execute()
+		return False
+	except Exception:
+		_logger().warning("MCP audit flood bound unavailable (Redis); writing the record", exc_info=True)
+		return True
+
+
+def _window_start(window: int) -> datetime:
+	return convert_utc_to_system_timezone(datetime.fromtimestamp(window * 60, tz=timezone.utc)).replace(
+		tzinfo=None
+	)
+
+
+def summary_record(window: int, field: str, count: int) -> dict[str, Any]:
+	kind, source, result = (field.split("|", 2) + ["", ""])[:3]
+	start = _window_start(window)
+	who = ("unauthenticated requests" if kind == "ip" else "requests") + (
+		f" from IP {source}" if kind == "ip" and source != "*" else ""
+	)
+	if kind == "user" and source != "*":
+		who += f" by {source}"
+	if source == "*":
+		who += " from many sources"
+	bound = f"{FLOOD_PER_SUBJECT} records a minute per {'IP' if kind == 'ip' else 'user'}, {FLOOD_TOTAL} site-wide"
+	return {
+		"timestamp": start,
+		"user": source if kind == "user" and source != "*" else "Guest",
+		"remote_ip": source if kind == "ip" else None,
+		"result": result if result in records.RESULTS else records.ERROR,
+		"reason": (
+			f"{count} more {who} in the minute from {start:%Y-%m-%d %H:%M} ({(result or 'error').lower()}) "
+			f"were not recorded one by one (flood bound: {bound})"
+		),
+		"request_count": count,
+		"duration_ms": 0,
+	}
+
+
+# ---------------------------------------------------------------- scheduled job
+
+
+def flush(*, commit: bool = True, include_current: bool = False, limit: int = 5000) -> int:
+	"""Scheduler (every tick): write queued records and finished minutes' flood summaries. Returns
+	how many records it wrote."""
+	written = 0
+	for _ in range(limit):
+		raw = frappe.cache.lpop(PENDING_KEY)
+		if raw is None:
+			break
+		try:
+			record = json.loads(raw)
+		except ValueError:
+			_logger().error("MCP audit: unreadable queued record dropped: %r", raw)
+			continue
+		if not _insert(record, commit=commit):
+			break  # the database still refuses; _insert queued it again
+		written += 1
+	current = int(_now() // 60)
+	windows_key = frappe.cache.make_key(_SUPPRESSED_WINDOWS)
+	for raw_window in frappe.cache.smembers(_SUPPRESSED_WINDOWS):
+		window = int(raw_window)
+		if window >= current and not include_current:
+			continue
+		key = frappe.cache.make_key(_SUPPRESSED_KEY.format(window=window))
+		pipe = frappe.cache.pipeline(transaction=True)
+		pipe.hgetall(key)
+		pipe.delete(key)
+		pipe.srem(windows_key, raw_window)
+		counts = pipe.execute()[0]
+		for field, count in sorted(counts.items()):
+			if _insert(summary_record(window, field.decode(), int(count)), commit=commit):
+				written += 1
+	return written

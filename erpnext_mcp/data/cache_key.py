@@ -1,0 +1,100 @@
+"""Read-cache keys (pure): who asked, under which policy, for what, against which version of the data.
+
+A key is a SHA-256 over the user, the user's roles, a fingerprint of the effective policy (profile
+names and every rule, canonically ordered), the DocType, the operation and its normalized arguments,
+the DocType's version token and the site-wide permission epoch. Two callers share an entry only if
+all of these are equal, so one user's or one profile's result is never served to another; a write
+to the DocType (new version token) or to anything permissions depend on (new epoch) makes every older
+entry unreachable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from erpnext_mcp.policy.engine import EffectivePolicy
+from erpnext_mcp.policy.model import Condition, Rule
+
+PREFIX = "erpnext_mcp:cache"
+
+
+def _canonical(value: Any) -> Any:
+	if isinstance(value, Mapping):
+		return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+	if isinstance(value, (set, frozenset)):
+		return sorted(
+			(_canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True, default=str)
+		)
+	if isinstance(value, (list, tuple)):
+		return [_canonical(v) for v in value]
+	if value is None or isinstance(value, (bool, int, float, str)):
+		return value
+	return str(value)
+
+
+def _condition(c: Condition) -> dict[str, Any]:
+	return {
+		"fieldname": c.fieldname,
+		"operator": c.operator,
+		"value": _canonical(c.value),
+		"applies_to": sorted(c.applies_to),
+	}
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+	return {
+		"doctype": rule.doctype,
+		"operations": sorted(rule.operations),
+		"allowed_fields": sorted(rule.allowed_fields) if rule.allowed_fields is not None else None,
+		"restricted_fields": sorted(rule.restricted_fields),
+		"conditions": [_condition(c) for c in rule.conditions],
+		"allow_protected": rule.allow_protected,
+	}
+
+
+def policy_fingerprint(policy: EffectivePolicy) -> str:
+	"""Equal for two policies exactly when they name the same profiles and apply the same rules."""
+	rules = []
+	for doctype in sorted(policy.doctypes()):
+		found = policy.rule_for(doctype)
+		if found is not None:
+			profile, rule = found
+			rules.append({"profile": profile.name, "rule": _rule(rule)})
+	text = json.dumps({"profiles": list(policy.profile_names), "rules": rules}, sort_keys=True)
+	return hashlib.sha256(text.encode()).hexdigest()
+
+
+def entry_key(
+	*,
+	user: str,
+	roles: Iterable[str],
+	fingerprint: str,
+	doctype: str,
+	operation: str,
+	args: Mapping[str, Any],
+	version: str,
+	epoch: str,
+) -> str:
+	payload = {
+		"user": user,
+		"roles": sorted(set(roles)),
+		"policy": fingerprint,
+		"doctype": doctype,
+		"operation": operation,
+		"args": _canonical(args),
+		"version": version,
+		"epoch": epoch,
+	}
+	digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+	return f"{PREFIX}:e:{digest}"
+
+
+def version_key(doctype: str) -> str:
+	return f"{PREFIX}:v:{doctype}"
+
+
+EPOCH_KEY = f"{PREFIX}:epoch"
+INDEX_KEY = f"{PREFIX}:index"
