@@ -58,7 +58,11 @@ def _request() -> HttpRequest:
 def handle() -> Response:
 	# Every answer is built here; nothing Frappe queued for its own JSON response leaks into ours.
 	frappe.local.message_log = []
-	return _to_werkzeug(respond(_request()))
+	started = time.perf_counter()
+	response = _to_werkzeug(respond(_request()))
+	# What the app itself spent (auth, profiles, SDK, tools, audit): read by dev/bench, harmless to clients.
+	response.headers["Server-Timing"] = f"mcp;dur={(time.perf_counter() - started) * 1000:.2f}"
+	return response
 
 
 def respond(req: HttpRequest) -> HttpResponse:

@@ -35,6 +35,8 @@ class MCPPermissionProfile(Document):
 		enabled: DF.Check
 		priority: DF.Int
 		profile_name: DF.Data
+		rate_limit_per_hour: DF.Int
+		rate_limit_per_minute: DF.Int
 		roles: DF.TableMultiSelect[MCPProfileRole]
 		rules: DF.Table[MCPProfileRule]
 		users: DF.TableMultiSelect[MCPProfileUser]

@@ -20,6 +20,26 @@ class MCPSettings(Document):
 				frappe.throw(frappe._("{0} must be at least 1").format(self.meta.get_label(fieldname)))
 		if self.default_page_length > self.max_page_length:
 			frappe.throw(frappe._("Default Page Length cannot be larger than Max Page Length"))
+		for fieldname in ("rate_limit_per_minute", "rate_limit_per_hour"):
+			if (self.get(fieldname) or 0) < 0:
+				frappe.throw(frappe._("{0} cannot be negative (0 = unlimited)").format(self.meta.get_label(fieldname)))
+		for fieldname in ("cache_ttl_seconds", "cache_max_entries", "audit_retention_days"):
+			if (self.get(fieldname) or 0) < 1:
+				frappe.throw(frappe._("{0} must be at least 1").format(self.meta.get_label(fieldname)))
 
 	def on_update(self):
 		frappe.cache.delete_value("erpnext_mcp:settings")
+		self.sync_audit_retention()
+
+	def sync_audit_retention(self):
+		"""Log Settings' daily job deletes MCP Audit Log records; its row for them follows this form."""
+		if not frappe.db.exists("DocType", "MCP Audit Log"):
+			return
+		log_settings = frappe.get_single("Log Settings")
+		days = int(self.audit_retention_days or 90)
+		row = next((r for r in log_settings.logs_to_clear if r.ref_doctype == "MCP Audit Log"), None)
+		if row is not None and int(row.days or 0) == days:
+			return
+		log_settings.register_doctype("MCP Audit Log", days)
+		log_settings.flags.ignore_permissions = True
+		log_settings.save()

@@ -1,0 +1,295 @@
+"""What the MCP layer costs over ERPNext's own REST API, measured side by side in one run.
+
+Run through ./dev/bench (which serves the site with gunicorn, seeds data and cleans up). Every pair is
+interleaved (MCP, REST, MCP, REST, ...) on one keep-alive connection per side, after a warm-up, as the
+same ERPNext user; the app runs as shipped (audit and rate limits on, read cache on) unless a row says
+otherwise. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+URL = os.environ["ERPNEXT_MCP_BENCH_URL"]  # http://127.0.0.1:PORT
+SITE = os.environ["ERPNEXT_MCP_BENCH_SITE"]
+DATA = json.load(open(os.environ["ERPNEXT_MCP_BENCH_DATA"]))
+ENDPOINT = f"{URL}/api/method/erpnext_mcp.api.mcp.handle"
+N = int(os.environ.get("ERPNEXT_MCP_BENCH_N", "150"))
+WARMUP = 20
+FIELDS = ["name", "customer_name", "customer_group", "territory", "customer_type"]
+FILTER = {"customer_name": ["like", "MCP Bench Customer%"]}
+
+
+def headers(token: str, mcp: bool = True) -> dict[str, str]:
+	h = {"Authorization": token, "X-Frappe-Site-Name": SITE}
+	if mcp:
+		h.update(
+			{
+				"Accept": "application/json, text/event-stream",
+				"Content-Type": "application/json",
+				"MCP-Protocol-Version": "2025-06-18",
+			}
+		)
+	return h
+
+
+class Side:
+	"""One keep-alive connection that times each call and remembers the app's own Server-Timing."""
+
+	def __init__(self, token: str, mcp: bool = True):
+		self.client = httpx.Client(headers=headers(token, mcp), timeout=120)
+		self.times: list[float] = []
+		self.server: list[float] = []
+
+	def timed(self, fn):
+		start = time.perf_counter()
+		response = fn(self.client)
+		self.times.append((time.perf_counter() - start) * 1000)
+		timing = response.headers.get("server-timing", "")
+		if "dur=" in timing:
+			self.server.append(float(timing.split("dur=")[1].split(";")[0]))
+		return response
+
+	def reset(self):
+		self.times, self.server = [], []
+
+
+def tool(name: str, arguments: dict):
+	body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+
+	def call(client):
+		r = client.post(ENDPOINT, json=body)
+		result = r.json().get("result") or {}
+		if r.status_code != 200 or result.get("isError"):
+			raise RuntimeError(f"{name} failed: {r.status_code} {r.text[:300]}")
+		return r
+
+	return call
+
+
+def rest_get(path: str, params: dict | None = None):
+	def call(client):
+		r = client.get(f"{URL}{path}", params=params)
+		r.raise_for_status()
+		return r
+
+	return call
+
+
+def p95(values):
+	return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
+
+
+def pair(label, mcp_call, rest_call, *, mcp_side: Side, rest_side: Side, n=N):
+	for _ in range(WARMUP):
+		mcp_call(mcp_side.client)
+		rest_call(rest_side.client)
+	mcp_side.reset()
+	rest_side.reset()
+	for _ in range(n):
+		mcp_side.timed(mcp_call)
+		rest_side.timed(rest_call)
+	m, r = statistics.median(mcp_side.times), statistics.median(rest_side.times)
+	return {
+		"case": label,
+		"mcp_median": m,
+		"mcp_p95": p95(mcp_side.times),
+		"rest_median": r,
+		"rest_p95": p95(rest_side.times),
+		"ratio": m / r,
+	}
+
+
+def settings(admin: httpx.Client, **values):
+	r = admin.put(f"{URL}/api/resource/MCP Settings/MCP Settings", json=values)
+	r.raise_for_status()
+
+
+def settings_fields(admin: httpx.Client) -> set[str]:
+	r = admin.get(f"{URL}/api/resource/MCP Settings/MCP Settings")
+	r.raise_for_status()
+	return set(r.json()["data"])
+
+
+def list_args(cache_buster: bool = False):
+	args = {"doctype": "Customer", "fields": FIELDS, "filters": {"customer_name": "x"}, "limit": 20}
+	args["filters"] = [{"field": "customer_name", "op": "like", "value": "MCP Bench Customer%"}]
+	if cache_buster:
+		args["filters"].append({"field": "name", "op": "!=", "value": uuid.uuid4().hex})
+	return args
+
+
+def throughput(concurrency: int, make_call, token: str, mcp: bool, seconds: float = 4.0):
+	stop = time.perf_counter() + seconds
+	latencies: list[float] = []
+	lock = threading.Lock()
+
+	def worker():
+		client = httpx.Client(headers=headers(token, mcp), timeout=120)
+		call = make_call()
+		local = []
+		while time.perf_counter() < stop:
+			start = time.perf_counter()
+			call(client)
+			local.append((time.perf_counter() - start) * 1000)
+		with lock:
+			latencies.extend(local)
+
+	started = time.perf_counter()
+	with ThreadPoolExecutor(max_workers=concurrency) as pool:
+		for _ in range(concurrency):
+			pool.submit(worker)
+	elapsed = time.perf_counter() - started
+	return len(latencies) / elapsed, p95(latencies)
+
+
+def main() -> int:
+	token = DATA["token"]
+	admin = httpx.Client(headers=headers(DATA["admin"], mcp=False), timeout=60)
+	fields = settings_fields(admin)
+	have = lambda *names: all(n in fields for n in names)  # noqa: E731
+	shipped = {k: v for k, v in {"audit_enabled": 1, "cache_enabled": 1}.items() if k in fields}
+	settings(admin, enabled=1, per_doctype_tools=1, **shipped)
+	mcp, rest = Side(token), Side(token, mcp=False)
+	rows = []
+	rest_list = rest_get(
+		"/api/resource/Customer",
+		{"fields": json.dumps(FIELDS), "filters": json.dumps(FILTER), "limit_page_length": 20},
+	)
+	invoice = DATA["invoice"]
+	rest_get_invoice = rest_get(f"/api/resource/Sales Invoice/{invoice}")
+
+	# 1-2. reads as shipped (the read cache serves repeated identical reads)
+	rows.append(pair("list 20 Customers, 5 fields, 1 filter (as shipped)", tool("list_generic_documents", list_args()), rest_list, mcp_side=mcp, rest_side=rest))
+	rows.append(pair("get Sales Invoice with items (as shipped)", tool("get_generic_document", {"doctype": "Sales Invoice", "name": invoice}), rest_get_invoice, mcp_side=mcp, rest_side=rest))
+	# the same with the read cache off: every MCP call runs the query, like REST does
+	if have("cache_enabled"):
+		settings(admin, cache_enabled=0)
+		rows.append(pair("list 20 Customers (MCP cache off)", tool("list_generic_documents", list_args()), rest_list, mcp_side=mcp, rest_side=rest))
+		rows.append(pair("get Sales Invoice (MCP cache off)", tool("get_generic_document", {"doctype": "Sales Invoice", "name": invoice}), rest_get_invoice, mcp_side=mcp, rest_side=rest))
+		settings(admin, cache_enabled=1)
+
+	# 3. create a Customer
+	def mcp_create(client):
+		return tool("create_generic_document", {"doctype": "Customer", "values": {"customer_name": f"{DATA['created_prefix']} {uuid.uuid4().hex[:8]}", "customer_type": "Company"}})(client)
+
+	def rest_create(client):
+		r = client.post(f"{URL}/api/resource/Customer", json={"customer_name": f"{DATA['created_prefix']} {uuid.uuid4().hex[:8]}", "customer_type": "Company"})
+		r.raise_for_status()
+		return r
+
+	rows.append(pair("create a Customer", mcp_create, rest_create, mcp_side=mcp, rest_side=rest, n=max(30, N // 3)))
+
+	# 4. tools/list growth
+	growth = []
+	for size, info in sorted(DATA["list_users"].items(), key=lambda kv: int(kv[0])):
+		side = Side(info["token"])
+		body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+		for _ in range(3):
+			side.client.post(ENDPOINT, json=body)
+		side.reset()
+		sizes = []
+		for _ in range(15):
+			r = side.timed(lambda c: c.post(ENDPOINT, json=body))
+			sizes.append(len(r.content))
+			tools = len(r.json()["result"]["tools"])
+		growth.append({"doctypes": info["doctypes"], "tools": tools, "server_ms": statistics.median(side.server), "client_ms": statistics.median(side.times), "bytes": sizes[-1]})
+
+	# 5. throughput
+	thr = []
+	for c in (1, 4, 16):
+		m_rps, m_p95 = throughput(c, lambda: tool("list_generic_documents", list_args()), token, True)
+		r_rps, r_p95 = throughput(c, lambda: rest_list, token, False)
+		thr.append({"clients": c, "mcp_rps": m_rps, "mcp_p95": m_p95, "rest_rps": r_rps, "rest_p95": r_p95})
+
+	# 6. per-call costs: audit write, rate-limit check, cache hit vs miss (interleaved on/off blocks)
+	costs = []
+	list_call = tool("list_generic_documents", list_args())
+	miss_call = lambda c: tool("list_generic_documents", list_args(cache_buster=True))(c)  # noqa: E731
+
+	def block(**values):
+		settings(admin, **values)
+		side = Side(token)
+		for _ in range(10):
+			miss_call(side.client)
+		side.reset()
+		for _ in range(N // 2):
+			side.timed(miss_call)
+		return statistics.median(side.server)
+
+	if have("audit_enabled"):
+		on, off = [], []
+		for _ in range(2):
+			on.append(block(audit_enabled=1))
+			off.append(block(audit_enabled=0))
+		costs.append(("audit record written per call", statistics.median(on) - statistics.median(off)))
+		settings(admin, audit_enabled=1)
+	if have("rate_limit_per_minute", "rate_limit_per_hour"):
+		current = admin.get(f"{URL}/api/resource/MCP Settings/MCP Settings").json()["data"]
+		on, off = [], []
+		for _ in range(2):
+			on.append(block(rate_limit_per_minute=10_000_000, rate_limit_per_hour=10_000_000))
+			off.append(block(rate_limit_per_minute=0, rate_limit_per_hour=0))
+		costs.append(("rate-limit check per call", statistics.median(on) - statistics.median(off)))
+		settings(admin, rate_limit_per_minute=current["rate_limit_per_minute"], rate_limit_per_hour=current["rate_limit_per_hour"])
+	if have("cache_enabled"):
+		side = Side(token)
+		for _ in range(10):
+			list_call(side.client)
+		hits, misses = [], []
+		for _ in range(N):
+			side.reset()
+			side.timed(list_call)
+			hits.append(side.server[-1])
+			side.reset()
+			side.timed(miss_call)
+			misses.append(side.server[-1])
+		costs.append(("cache hit (server ms, median)", statistics.median(hits)))
+		costs.append(("cache miss (server ms, median)", statistics.median(misses)))
+		costs.append(("miss / hit", statistics.median(misses) / statistics.median(hits)))
+
+	print_report(rows, growth, thr, costs)
+	return 0
+
+
+def print_report(rows, growth, thr, costs):
+	cpu = ""
+	try:
+		cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+	except (OSError, StopIteration):
+		cpu = platform.processor()
+	mem = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.split("\n")[1].split()[1] + " GiB"
+	v = DATA["versions"]
+	print(f"\nMachine: {os.cpu_count()} cores ({cpu}), {mem}; Python {platform.python_version()}; Frappe {v['frappe']}, ERPNext {v['erpnext']}, erpnext_mcp {v['erpnext_mcp']}; gunicorn {os.environ.get('ERPNEXT_MCP_BENCH_WORKERS', '?')} workers; {N} interleaved pairs after {WARMUP} warm-up calls.\n")
+	print("| case | MCP median ms | MCP p95 | REST median ms | REST p95 | MCP/REST |")
+	print("|---|---|---|---|---|---|")
+	for r in rows:
+		print(f"| {r['case']} | {r['mcp_median']:.1f} | {r['mcp_p95']:.1f} | {r['rest_median']:.1f} | {r['rest_p95']:.1f} | {r['ratio']:.2f} |")
+	print("\n| tools/list: DocTypes in profile | tools | server ms (median) | client ms | response bytes |")
+	print("|---|---|---|---|---|")
+	for g in growth:
+		print(f"| {g['doctypes']} | {g['tools']} | {g['server_ms']:.1f} | {g['client_ms']:.1f} | {g['bytes']:,} |")
+	print("\n| concurrent clients | MCP req/s | MCP p95 ms | REST req/s | REST p95 ms | MCP/REST req/s |")
+	print("|---|---|---|---|---|---|")
+	for t in thr:
+		print(f"| {t['clients']} | {t['mcp_rps']:.1f} | {t['mcp_p95']:.1f} | {t['rest_rps']:.1f} | {t['rest_p95']:.1f} | {t['mcp_rps'] / t['rest_rps']:.2f} |")
+	if costs:
+		print("\n| per-call cost (app server time) | ms |")
+		print("|---|---|")
+		for name, value in costs:
+			print(f"| {name} | {value:.2f} |")
+
+
+if __name__ == "__main__":
+	sys.exit(main())

@@ -1,0 +1,56 @@
+# Shared by dev/tier2 and dev/bench: start what a bench site needs unless it is running already, and
+# stop on exit exactly what was started here. Source it; set BENCH, SITE and STATE first.
+
+started=()
+GUNICORN_PID=""
+
+frappe_cmd() { (cd "$BENCH/sites" && "$BENCH/env/bin/python" -m frappe.utils.bench_helper frappe --site "$SITE" "$@"); }
+
+_db_ping() {
+	mysqladmin ping >/dev/null 2>&1 || mysqladmin --user=root --password="${ERPNEXT_MCP_DB_ROOT_PASSWORD:-root}" ping >/dev/null 2>&1
+}
+
+start_services() {
+	if ! _db_ping; then
+		echo "starting MariaDB"
+		(mysqld_safe >/dev/null 2>&1 &)
+		for _ in $(seq 60); do _db_ping && break; sleep 1; done
+		started+=(mariadb)
+	fi
+	local conf port
+	for conf in "$BENCH"/config/redis_cache.conf "$BENCH"/config/redis_queue.conf; do
+		[ -f "$conf" ] || continue
+		port=$(grep -E '^port ' "$conf" | awk '{print $2}')
+		if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
+			echo "starting Redis on $port"
+			(cd "$BENCH/config" && redis-server "$conf" --daemonize yes >/dev/null)
+			for _ in $(seq 30); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.5; done
+			started+=("redis:$port")
+		fi
+	done
+}
+
+# start_gunicorn PORT WORKERS: the site on 127.0.0.1 only, the way production serves it.
+start_gunicorn() {
+	"$BENCH/env/bin/gunicorn" -b "127.0.0.1:$1" -w "$2" -t 120 --chdir "$BENCH/sites" frappe.app:application \
+		>"$STATE/gunicorn.log" 2>&1 &
+	GUNICORN_PID=$!
+	for _ in $(seq 60); do
+		curl -sf -H "X-Frappe-Site-Name: $SITE" "http://127.0.0.1:$1/api/method/ping" >/dev/null && return 0
+		sleep 0.5
+	done
+	echo "gunicorn did not come up; see $STATE/gunicorn.log"
+	return 1
+}
+
+stop_started() {
+	if [ -n "$GUNICORN_PID" ]; then kill "$GUNICORN_PID" 2>/dev/null; wait "$GUNICORN_PID" 2>/dev/null; fi
+	local what
+	for what in "${started[@]}"; do
+		case "$what" in
+			redis:*) redis-cli -p "${what#redis:}" shutdown nosave >/dev/null 2>&1 ;;
+			mariadb) mysqladmin --user=root --password="${ERPNEXT_MCP_DB_ROOT_PASSWORD:-root}" shutdown >/dev/null 2>&1 \
+				|| mysqladmin shutdown >/dev/null 2>&1 ;;
+		esac
+	done
+}

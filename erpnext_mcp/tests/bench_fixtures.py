@@ -1,0 +1,139 @@
+"""Data for dev/bench (the benchmark), created and removed idempotently:
+`bench --site SITE execute erpnext_mcp.tests.bench_fixtures.setup` prints tokens and names as JSON;
+`... .teardown` removes everything setup and the benchmark's own writes created."""
+
+from __future__ import annotations
+
+import json
+
+import frappe
+
+from erpnext_mcp.policy import is_protected
+from erpnext_mcp.tests.e2e_fixtures import api_token
+from erpnext_mcp.tests.utils import ensure_user
+
+BENCH_USER = "mcp-bench@example.com"
+LIST_USERS = {10: "mcp-bench-10@example.com", 100: "mcp-bench-100@example.com", 500: "mcp-bench-500@example.com"}
+CUSTOMER_PREFIX = "MCP Bench Customer"
+CREATED_PREFIX = "MCP Bench Created"
+ITEM = "MCP-BENCH-ITEM"
+PROFILE = "MCP Bench"
+
+
+def _profile(name: str, users: list[str], rules: list[dict]) -> None:
+	if frappe.db.exists("MCP Permission Profile", name):
+		frappe.delete_doc("MCP Permission Profile", name, ignore_permissions=True, force=True)
+	doc = frappe.get_doc(
+		{
+			"doctype": "MCP Permission Profile",
+			"profile_name": name,
+			"users": [{"user": u} for u in users],
+			"rules": rules,
+		}
+	)
+	# The benchmark measures the rate-limit check, not its refusals: the profile lifts the ceiling.
+	for fieldname in ("rate_limit_per_minute", "rate_limit_per_hour"):
+		if doc.meta.has_field(fieldname):
+			doc.set(fieldname, 10_000_000)
+	doc.insert(ignore_permissions=True)
+
+
+def _rule(doctype: str, *ops: str) -> dict:
+	return {"document_type": doctype, **{f"can_{op}": 1 for op in ops}}
+
+
+def setup() -> None:
+	frappe.set_user("Administrator")
+	company = frappe.get_all("Company", pluck="name")[0]
+	ensure_user(BENCH_USER, ["Sales User", "Accounts User"])
+	_profile(PROFILE, [BENCH_USER], [_rule("Customer", "read", "create"), _rule("Sales Invoice", "read")])
+	group = frappe.db.get_value("Customer Group", {"is_group": 0}, "name")
+	for i in range(1, 31):
+		name = f"{CUSTOMER_PREFIX} {i:03d}"
+		if not frappe.db.exists("Customer", {"customer_name": name}):
+			frappe.get_doc(
+				{
+					"doctype": "Customer",
+					"customer_name": name,
+					"customer_type": "Company",
+					"customer_group": group,
+					"territory": "All Territories",
+				}
+			).insert(ignore_permissions=True)
+	if not frappe.db.exists("Item", ITEM):
+		frappe.get_doc(
+			{
+				"doctype": "Item",
+				"item_code": ITEM,
+				"item_name": "MCP Bench Item",
+				"item_group": frappe.db.get_value("Item Group", {"is_group": 0}, "name"),
+				"stock_uom": "Nos",
+				"is_stock_item": 0,
+			}
+		).insert(ignore_permissions=True)
+	customer = frappe.db.get_value("Customer", {"customer_name": f"{CUSTOMER_PREFIX} 001"})
+	invoice = frappe.db.get_value("Sales Invoice", {"customer": customer, "docstatus": 0})
+	if not invoice:
+		doc = frappe.get_doc(
+			{
+				"doctype": "Sales Invoice",
+				"customer": customer,
+				"company": company,
+				"due_date": "2026-12-31",
+				"items": [{"item_code": ITEM, "qty": i + 1, "rate": 10 * (i + 1)} for i in range(5)],
+			}
+		)
+		doc.insert(ignore_permissions=True)
+		invoice = doc.name
+
+	# Profiles naming 10, 100 and 500 DocTypes the user may read, for the tools/list growth figures.
+	wide_roles = ["System Manager", "Accounts Manager", "Sales Manager", "Purchase Manager", "Stock Manager", "HR Manager"]
+	wide_roles = [r for r in wide_roles if frappe.db.exists("Role", r)]
+	tokens = {}
+	for size, user in LIST_USERS.items():
+		ensure_user(user, wide_roles)
+		readable = sorted(
+			dt
+			for dt in frappe.get_all(
+				"DocType", filters={"istable": 0, "issingle": 0, "is_virtual": 0}, pluck="name"
+			)
+			if not is_protected(dt) and frappe.has_permission(dt, "read", user=user)
+		)
+		_profile(f"{PROFILE} {size}", [user], [_rule(dt, "read") for dt in readable[:size]])
+		tokens[str(size)] = {"token": api_token(user), "doctypes": min(size, len(readable))}
+
+	frappe.db.commit()
+	print(
+		json.dumps(
+			{
+				"token": api_token(BENCH_USER),
+				"admin": api_token("Administrator"),
+				"invoice": invoice,
+				"list_users": tokens,
+				"created_prefix": CREATED_PREFIX,
+				"versions": {app: frappe.get_attr(app + ".__version__") for app in ("frappe", "erpnext", "erpnext_mcp")},
+			}
+		)
+	)
+	frappe.db.commit()
+
+
+def teardown() -> None:
+	frappe.set_user("Administrator")
+	for name in frappe.get_all("Customer", filters={"customer_name": ["like", f"{CREATED_PREFIX}%"]}, pluck="name"):
+		frappe.delete_doc("Customer", name, ignore_permissions=True, force=True)
+	for invoice in frappe.get_all("Sales Invoice", filters={"customer_name": ["like", f"{CUSTOMER_PREFIX}%"]}, pluck="name"):
+		frappe.delete_doc("Sales Invoice", invoice, ignore_permissions=True, force=True)
+	for name in frappe.get_all("Customer", filters={"customer_name": ["like", f"{CUSTOMER_PREFIX}%"]}, pluck="name"):
+		frappe.delete_doc("Customer", name, ignore_permissions=True, force=True)
+	if frappe.db.exists("Item", ITEM):
+		frappe.delete_doc("Item", ITEM, ignore_permissions=True, force=True)
+	for name in frappe.get_all("MCP Permission Profile", filters={"name": ["like", f"{PROFILE}%"]}, pluck="name"):
+		frappe.delete_doc("MCP Permission Profile", name, ignore_permissions=True, force=True)
+	for user in (BENCH_USER, *LIST_USERS.values()):
+		if frappe.db.exists("User", user):
+			frappe.delete_doc("User", user, ignore_permissions=True, force=True)
+	if frappe.db.exists("DocType", "MCP Audit Log"):
+		frappe.db.delete("MCP Audit Log", {"user": ["in", [BENCH_USER, *LIST_USERS.values()]]})
+	frappe.db.commit()
+	print("benchmark data removed")
