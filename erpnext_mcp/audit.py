@@ -34,7 +34,7 @@ import frappe
 from frappe.utils import convert_utc_to_system_timezone, now_datetime
 
 from erpnext_mcp.server import record as records
-from erpnext_mcp.server.peek import request_facts
+from erpnext_mcp.server.peek import RequestFacts, request_facts
 
 DOCTYPE = "MCP Audit Log"
 SAVEPOINT = "erpnext_mcp_audit"
@@ -67,6 +67,11 @@ def enabled() -> bool:
 
 
 # ---------------------------------------------------------------- one exchange
+
+
+def exchange_started() -> None:
+	"""`api/mcp.respond()` began: if it never records (it raised), after_request says the endpoint failed."""
+	setattr(frappe.local, _LOCAL, [])
 
 
 def record_exchange(record: dict[str, Any], *, audit_enabled: bool = True, defer: bool = False) -> str | None:
@@ -102,9 +107,9 @@ def after_request(request, response) -> None:
 	"""After Frappe's commit or rollback: make sure this request's record is in the database."""
 	try:
 		entries = getattr(frappe.local, _LOCAL, None)
-		if entries is None:
+		if not entries:
 			if enabled():
-				record = record_for_site_answer(request, response)
+				record = record_for_site_answer(request, response, endpoint_failed=entries == [])
 				if _admit(record):
 					_insert(record, commit=True)
 			return
@@ -129,14 +134,17 @@ def remote_ip(request) -> str:
 	return (getattr(request, "remote_addr", None) or "") if request is not None else ""
 
 
-def record_for_site_answer(request, response) -> dict[str, Any]:
-	"""The record of a request Frappe answered before the endpoint ran (credentials, body, site limits)."""
+def record_for_site_answer(request, response, *, endpoint_failed: bool = False) -> dict[str, Any]:
+	"""The record of a request Frappe answered itself: before the endpoint ran (credentials, body, site
+	limits), or after the endpoint failed with an exception (its transaction was rolled back)."""
 	headers = {k.lower(): v for k, v in request.headers.items()}
 	body = request.get_data(cache=True) or b""
 	facts = request_facts(headers, body)
 	status = response.status_code
 	user = getattr(getattr(frappe.local, "session", None), "user", None) or "Guest"
-	if status == 401 or (status == 403 and user == "Guest"):
+	if endpoint_failed:
+		reason = f"internal error: the MCP endpoint failed (HTTP {status}); see the Error Log"
+	elif status == 401 or (status == 403 and user == "Guest"):
 		user = "Guest"
 		reason = (
 			"invalid credentials: the site refused the API key/secret or token before the MCP endpoint ran"
@@ -163,6 +171,27 @@ def record_for_site_answer(request, response) -> dict[str, Any]:
 	)
 	out["timestamp"] = now_datetime()
 	return out
+
+
+def record_state(state, *, transport: str = "stdio", duration_ms: float | None = None) -> str | None:
+	"""The record of one message served outside HTTP (`bench erpnext-mcp stdio`): the same fields, the
+	transport in place of the HTTP method. Written in the caller's transaction, which commits it."""
+	try:
+		row = records.build(
+			facts=RequestFacts(mcp_method=state.audit.get("method")),
+			http_method=transport,
+			status=None,
+			user=frappe.session.user,
+			remote_ip=None,
+			duration_ms=duration_ms,
+			profiles=state.policy.profile_names,
+			audit=state.audit,
+			protocol_version=state.protocol_version,
+		)
+		return record_exchange(row, audit_enabled=state.settings.audit_enabled)
+	except Exception:
+		_logger().error("MCP audit: record_state failed", exc_info=True)
+		return None
 
 
 # ---------------------------------------------------------------- writing
@@ -257,7 +286,7 @@ def _window_start(window: int) -> datetime:
 
 
 def summary_record(window: int, field: str, count: int) -> dict[str, Any]:
-	kind, source, result = (field.split("|", 2) + ["", ""])[:3]
+	kind, source, result = [*field.split("|", 2), "", ""][:3]
 	start = _window_start(window)
 	who = ("unauthenticated requests" if kind == "ip" else "requests") + (
 		f" from IP {source}" if kind == "ip" and source != "*" else ""
@@ -284,9 +313,13 @@ def summary_record(window: int, field: str, count: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- scheduled job
 
 
-def flush(*, commit: bool = True, include_current: bool = False, limit: int = 5000) -> int:
-	"""Scheduler (every tick): write queued records and finished minutes' flood summaries. Returns
-	how many records it wrote."""
+def flush() -> int:
+	"""Scheduler (every tick): queued records, then the finished minutes' flood summaries."""
+	return flush_queued() + flush_summaries()
+
+
+def flush_queued(limit: int = 5000) -> int:
+	"""Write the records the database did not take when they were made; stops if it still refuses."""
 	written = 0
 	for _ in range(limit):
 		raw = frappe.cache.lpop(PENDING_KEY)
@@ -297,14 +330,20 @@ def flush(*, commit: bool = True, include_current: bool = False, limit: int = 50
 		except ValueError:
 			_logger().error("MCP audit: unreadable queued record dropped: %r", raw)
 			continue
-		if not _insert(record, commit=commit):
+		if not _insert(record, commit=True):
 			break  # the database still refuses; _insert queued it again
 		written += 1
+	return written
+
+
+def flush_summaries(*, only_window: int | None = None) -> int:
+	"""One summary record per source, result and finished minute of a flood; each minute once."""
+	written = 0
 	current = int(_now() // 60)
 	windows_key = frappe.cache.make_key(_SUPPRESSED_WINDOWS)
 	for raw_window in frappe.cache.smembers(_SUPPRESSED_WINDOWS):
 		window = int(raw_window)
-		if window >= current and not include_current:
+		if window >= current or (only_window is not None and window != only_window):
 			continue
 		key = frappe.cache.make_key(_SUPPRESSED_KEY.format(window=window))
 		pipe = frappe.cache.pipeline(transaction=True)
@@ -313,6 +352,6 @@ def flush(*, commit: bool = True, include_current: bool = False, limit: int = 50
 		pipe.srem(windows_key, raw_window)
 		counts = pipe.execute()[0]
 		for field, count in sorted(counts.items()):
-			if _insert(summary_record(window, field.decode(), int(count)), commit=commit):
+			if _insert(summary_record(window, field.decode(), int(count)), commit=True):
 				written += 1
 	return written

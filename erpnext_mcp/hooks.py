@@ -45,7 +45,11 @@ doc_events = {
 # itself; queued records and flood summaries are written every scheduler tick; Log Settings deletes
 # records older than MCP Settings' retention (kept in sync by MCP Settings).
 before_request = ["erpnext_mcp.audit.before_request"]
-scheduler_events = {"all": ["erpnext_mcp.audit.flush"]}
+scheduler_events = {
+	"all": ["erpnext_mcp.audit.flush"],
+	# Self-registered OAuth clients nobody signed in with for a week are removed.
+	"daily": ["erpnext_mcp.data.oauth_clients.delete_unused_clients"],
+}
 default_log_clearing_doctypes = {"MCP Audit Log": 90}
 # An audit record names users, DocTypes and Error Logs; it never keeps them from being deleted.
 ignore_links_on_delete = ["MCP Audit Log"]

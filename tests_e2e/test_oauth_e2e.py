@@ -12,8 +12,13 @@ import base64
 import contextlib
 import hashlib
 import json
+import os
 import re
 import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,7 +69,9 @@ class _Form(HTMLParser):
 
 
 def http_client(site, **kw) -> httpx.Client:
-	return httpx.Client(headers={"X-Frappe-Site-Name": site["host"]}, follow_redirects=False, timeout=60, **kw)
+	return httpx.Client(
+		headers={"X-Frappe-Site-Name": site["host"]}, follow_redirects=False, timeout=60, **kw
+	)
 
 
 def discover(site) -> tuple[dict, dict]:
@@ -76,7 +83,9 @@ def discover(site) -> tuple[dict, dict]:
 		assert challenge.startswith("Bearer "), challenge  # several clients read only the first challenge
 		assert 'scope="mcp"' in challenge
 		metadata_url = re.search(r'resource_metadata="([^"]+)"', challenge).group(1)
-		assert metadata_url.endswith("/.well-known/oauth-protected-resource/api/method/erpnext_mcp.api.mcp.handle")
+		assert metadata_url.endswith(
+			"/.well-known/oauth-protected-resource/api/method/erpnext_mcp.api.mcp.handle"
+		)
 		prm = http.get(metadata_url)
 		assert prm.status_code == 200, prm.text
 		prm = prm.json()
@@ -112,7 +121,9 @@ def login(site, who: str):
 	"""A browser session: Frappe's own login as a real user."""
 	with http_client(site) as http:
 		origin = f"{urlsplit(site['url']).scheme}://{urlsplit(site['url']).netloc}"
-		r = http.post(f"{origin}/api/method/login", data={"usr": site[who]["user"], "pwd": site[who]["password"]})
+		r = http.post(
+			f"{origin}/api/method/login", data={"usr": site[who]["user"], "pwd": site[who]["password"]}
+		)
 		assert r.status_code == 200, r.text
 		yield http
 
@@ -150,13 +161,19 @@ def mcp(site, access_token: str, body: dict) -> httpx.Response:
 	with http_client(site) as http:
 		return http.post(
 			site["url"],
-			headers={"Accept": ACCEPT, "Authorization": f"Bearer {access_token}", "MCP-Protocol-Version": "2025-06-18"},
+			headers={
+				"Accept": ACCEPT,
+				"Authorization": f"Bearer {access_token}",
+				"MCP-Protocol-Version": "2025-06-18",
+			},
 			json=body,
 		)
 
 
 def signed_in(site, access_token: str):
-	return connect(site["url"], {"Authorization": f"Bearer {access_token}", "X-Frappe-Site-Name": site["host"]})
+	return connect(
+		site["url"], {"Authorization": f"Bearer {access_token}", "X-Frappe-Site-Name": site["host"]}
+	)
 
 
 def full_sign_in(site, asm, client_id: str, who="oauth_sales", scope="mcp", redirect_port=53682):
@@ -217,7 +234,9 @@ def test_whole_flow_with_dynamic_client_registration(site, discovered):
 			assert conn.structuredContent["user"] == site["oauth_sales"]["user"]
 			doc = await s.call_tool("get_generic_document", {"doctype": "Customer", "name": site["customer"]})
 			assert doc.isError is False, doc.text
-			refused = await s.call_tool("get_generic_document", {"doctype": "Supplier", "name": site["supplier"]})
+			refused = await s.call_tool(
+				"get_generic_document", {"doctype": "Supplier", "name": site["supplier"]}
+			)
 			assert refused.isError is True  # the sales user's ERPNext roles still apply
 
 	asyncio.run(as_the_user(tokens["access_token"]))
@@ -232,7 +251,11 @@ def test_whole_flow_with_dynamic_client_registration(site, discovered):
 
 	# Refresh: a new pair; the old pair stops working (rotation).
 	r = token_request(
-		site, asm, grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client["client_id"]
+		site,
+		asm,
+		grant_type="refresh_token",
+		refresh_token=tokens["refresh_token"],
+		client_id=client["client_id"],
 	)
 	assert r.status_code == 200, r.text
 	fresh = r.json()
@@ -242,7 +265,11 @@ def test_whole_flow_with_dynamic_client_registration(site, discovered):
 	assert old.status_code == 401
 	assert 'error="invalid_token"' in old.headers["www-authenticate"]
 	again = token_request(
-		site, asm, grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=client["client_id"]
+		site,
+		asm,
+		grant_type="refresh_token",
+		refresh_token=tokens["refresh_token"],
+		client_id=client["client_id"],
 	)
 	assert again.status_code in (400, 401) and again.json()["error"] == "invalid_grant"
 	assert mcp(site, fresh["access_token"], INITIALIZE).status_code == 200
@@ -251,7 +278,11 @@ def test_whole_flow_with_dynamic_client_registration(site, discovered):
 	with http_client(site) as http:
 		r = http.post(
 			asm["revocation_endpoint"],
-			data={"token": fresh["access_token"], "token_type_hint": "access_token", "client_id": client["client_id"]},
+			data={
+				"token": fresh["access_token"],
+				"token_type_hint": "access_token",
+				"client_id": client["client_id"],
+			},
 		)
 	assert r.status_code == 200, r.text
 	refused = mcp(site, fresh["access_token"], INITIALIZE)
@@ -261,7 +292,11 @@ def test_whole_flow_with_dynamic_client_registration(site, discovered):
 	assert "resource_metadata=" in challenge
 	assert refused.json()["error"]["code"] == -32001
 	r = token_request(
-		site, asm, grant_type="refresh_token", refresh_token=fresh["refresh_token"], client_id=client["client_id"]
+		site,
+		asm,
+		grant_type="refresh_token",
+		refresh_token=fresh["refresh_token"],
+		client_id=client["client_id"],
 	)
 	assert r.status_code in (400, 401) and r.json()["error"] == "invalid_grant"
 
@@ -323,7 +358,8 @@ def test_pkce_code_and_resource_rules(site, discovered):
 		}
 		# PKCE is required, and only S256.
 		r = browser.get(
-			asm["authorization_endpoint"], params={"response_type": "code", **common, "code_challenge_method": "plain"}
+			asm["authorization_endpoint"],
+			params={"response_type": "code", **common, "code_challenge_method": "plain"},
 		)
 		assert r.status_code == 302 and "error=invalid_request" in r.headers["location"]
 		# A resource other than this MCP endpoint.
@@ -340,11 +376,18 @@ def test_pkce_code_and_resource_rules(site, discovered):
 		# A redirect URI that was never registered: no redirect at all, an error page.
 		r = browser.get(
 			asm["authorization_endpoint"],
-			params={"response_type": "code", **common, "code_challenge_method": "S256", "redirect_uri": "https://evil.example/cb"},
+			params={
+				"response_type": "code",
+				**common,
+				"code_challenge_method": "S256",
+				"redirect_uri": "https://evil.example/cb",
+			},
 		)
 		assert r.status_code == 400 and "location" not in r.headers
 		code = code_from(
-			authorize(browser, asm, **common, code_challenge_method="S256", resource=site["url"]), redirect_uri, "st"
+			authorize(browser, asm, **common, code_challenge_method="S256", resource=site["url"]),
+			redirect_uri,
+			"st",
 		)
 	base = {"grant_type": "authorization_code", "code": code, "client_id": client["client_id"]}
 	wrong = token_request(site, asm, **base, redirect_uri=redirect_uri, code_verifier=pkce()[0])
@@ -354,7 +397,12 @@ def test_pkce_code_and_resource_rules(site, discovered):
 	)
 	assert other_port.status_code == 400  # the token request must repeat the exact redirect URI
 	other_resource = token_request(
-		site, asm, **base, redirect_uri=redirect_uri, code_verifier=verifier, resource="https://elsewhere.example/mcp"
+		site,
+		asm,
+		**base,
+		redirect_uri=redirect_uri,
+		code_verifier=verifier,
+		resource="https://elsewhere.example/mcp",
 	)
 	assert other_resource.status_code == 400 and other_resource.json()["error"] == "invalid_target"
 	ok = token_request(site, asm, **base, redirect_uri=redirect_uri, code_verifier=verifier)
@@ -456,12 +504,169 @@ def test_whole_flow_with_a_client_id_metadata_document(site, discovered, metadat
 
 	asyncio.run(go())
 	r = token_request(
-		site, asm, grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id=metadata_document
+		site,
+		asm,
+		grant_type="refresh_token",
+		refresh_token=tokens["refresh_token"],
+		client_id=metadata_document,
 	)
 	assert r.status_code == 200, r.text
 	with http_client(site) as http:
 		r = http.post(
 			asm["revocation_endpoint"],
-			data={"token": r.json()["refresh_token"], "token_type_hint": "refresh_token", "client_id": metadata_document},
+			data={
+				"token": r.json()["refresh_token"],
+				"token_type_hint": "refresh_token",
+				"client_id": metadata_document,
+			},
 		)
 	assert r.status_code == 200
+
+
+# ------------------------------------------------------------------ behind a reverse proxy, a real client
+
+
+class _ReverseProxy(BaseHTTPRequestHandler):
+	"""A reverse proxy on another port, the way nginx fronts a bench: it names the site for Frappe and
+	tells it, in X-Forwarded-Proto/Host, which URL the client used."""
+
+	upstream = ""
+	site_name = ""
+	protocol_version = "HTTP/1.1"
+
+	def _forward(self):
+		body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+		drop = {"host", "connection", "content-length", "accept-encoding", "keep-alive", "transfer-encoding"}
+		headers = {k: v for k, v in self.headers.items() if k.lower() not in drop}
+		headers.update(
+			{
+				"X-Frappe-Site-Name": self.site_name,
+				"X-Forwarded-Proto": "http",
+				"X-Forwarded-Host": self.headers.get("Host", ""),
+				"X-Forwarded-For": self.client_address[0],
+				"Accept-Encoding": "identity",
+			}
+		)
+		with httpx.Client(follow_redirects=False, timeout=120) as http:
+			r = http.request(self.command, self.upstream + self.path, headers=headers, content=body)
+		self.send_response(r.status_code)
+		for key, value in r.headers.multi_items():
+			if key.lower() not in ("transfer-encoding", "connection", "content-length", "content-encoding"):
+				self.send_header(key, value)
+		self.send_header("Content-Length", str(len(r.content)))
+		self.end_headers()
+		self.wfile.write(r.content)
+
+	do_GET = do_POST = do_OPTIONS = do_DELETE = _forward
+
+	def log_message(self, *args):
+		pass
+
+
+@pytest.fixture
+def proxied(site):
+	parts = urlsplit(site["url"])
+	handler = type(
+		"Proxy", (_ReverseProxy,), {"upstream": f"{parts.scheme}://{parts.netloc}", "site_name": site["host"]}
+	)
+	server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+	thread = threading.Thread(target=server.serve_forever, daemon=True)
+	thread.start()
+	yield {**site, "url": f"http://127.0.0.1:{server.server_address[1]}{parts.path}"}
+	server.shutdown()
+
+
+def _inspector_bin() -> str:
+	"""MCP Inspector 2.x as tests_e2e/test_http_e2e.py installs it (npm registry, Node 22)."""
+	if shutil.which("npm") is None:
+		pytest.fail("npm is not installed: MCP Inspector cannot run")
+	folder = os.path.join(os.environ.get("ERPNEXT_MCP_STATE", "/tmp"), "inspector")
+	os.makedirs(folder, exist_ok=True)
+	bin_dir = os.path.join(folder, "node_modules", ".bin")
+	if not os.path.exists(os.path.join(bin_dir, "mcp-inspector")) or not os.path.exists(
+		os.path.join(bin_dir, "node")
+	):
+		subprocess.run(
+			["npm", "install", "--no-audit", "--no-fund", "node@22", "@modelcontextprotocol/inspector@2"],
+			cwd=folder,
+			check=True,
+			capture_output=True,
+			timeout=600,
+		)
+	return bin_dir
+
+
+def _free_port() -> int:
+	with socket.socket() as s:
+		s.bind(("127.0.0.1", 0))
+		return s.getsockname()[1]
+
+
+def test_metadata_behind_a_reverse_proxy_names_the_public_url(proxied):
+	prm, asm = discover(proxied)  # every URL in them is the proxy's, port included
+	assert prm["resource"] == proxied["url"]
+	assert asm["issuer"] == f"http://{urlsplit(proxied['url']).netloc}"
+	assert asm["token_endpoint"].startswith(asm["issuer"] + "/api/method/")
+
+
+def test_mcp_inspector_signs_in_through_the_proxy_with_oauth(proxied):
+	"""The real MCP Inspector CLI (the TypeScript SDK's OAuth client) against the site behind a reverse
+	proxy: it discovers, registers itself, prints the authorization URL and waits on its loopback
+	callback; the test plays the user's browser (Frappe login, Allow); the Inspector takes the code,
+	gets a token and calls a tool as that user."""
+	bin_dir = _inspector_bin()
+	callback = f"http://127.0.0.1:{_free_port()}/oauth/callback"
+	home = tempfile.mkdtemp(prefix="inspector-home-")
+	env = {
+		**os.environ,
+		"PATH": bin_dir + os.pathsep + os.environ["PATH"],
+		"HOME": home,
+		"MCP_AUTO_OPEN_ENABLED": "true",  # "open" the URL without a TTY...
+		"BROWSER": "/bin/true",  # ...in a browser that does nothing: this test is the browser
+		"MCP_INSPECTOR_SECRET_STORE": "memory",
+	}
+	command = [
+		os.path.join(bin_dir, "mcp-inspector"),
+		"--cli",
+		proxied["url"],
+		"--transport",
+		"http",
+		"--method",
+		"tools/call",
+		"--tool-name",
+		"test_connection",
+		"--callback-url",
+		callback,
+	]
+	process = subprocess.Popen(
+		command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=home
+	)
+	try:
+		seen, url = [], None
+		for line in process.stdout:
+			seen.append(line)
+			found = re.search(r"(https?://\S+/api/method/erpnext_mcp\.api\.oauth\.authorize\?\S+)", line)
+			if found:
+				url = found.group(1)
+				break
+		assert url, "".join(seen)[-3000:]
+		query = parse_qs(urlsplit(url).query)
+		assert query["resource"] == [proxied["url"]]
+		assert query["code_challenge_method"] == ["S256"]
+		with login(proxied, "oauth_sales") as browser:
+			form = _Form()
+			page = browser.get(url)
+			assert page.status_code == 200, page.text[:2000]
+			form.feed(page.text)
+			issuer = f"http://{urlsplit(proxied['url']).netloc}"
+			answer = browser.post(f"{issuer}{form.action}", data={**form.fields, "decision": "allow"})
+		assert answer.status_code == 302 and answer.headers["location"].startswith(callback + "?")
+		httpx.get(answer.headers["location"], timeout=60)  # the browser lands on the Inspector's listener
+		out, _ = process.communicate(timeout=180)
+	finally:
+		if process.poll() is None:
+			process.kill()
+	assert process.returncode == 0, "".join(seen)[-2000:] + out[-3000:]
+	result = json.loads(out[out.index("{") :])
+	assert result["isError"] is False
+	assert result["structuredContent"]["user"] == proxied["oauth_sales"]["user"]

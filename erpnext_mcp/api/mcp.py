@@ -68,8 +68,11 @@ def handle() -> Response:
 def respond(req: HttpRequest) -> HttpResponse:
 	"""One HTTP exchange as the session user, and its audit record (also called in-process by the
 	tier 2 tests)."""
+	from erpnext_mcp import audit
+
 	started = time.monotonic()
 	exchange: dict[str, Any] = {}
+	audit.exchange_started()
 	response = _respond(req, exchange)
 	try:
 		_audit(req, response, exchange, started)

@@ -51,6 +51,7 @@ OAUTH_METHODS = {
 
 def _json(status: int, body: dict, headers: dict | None = None) -> Response:
 	response = Response(json.dumps(body), status=status, mimetype="application/json")
+	# Never stored by a shared cache: the metadata names the URL this request came in by.
 	response.headers["Cache-Control"] = "no-store"
 	for key, value in (headers or {}).items():
 		response.headers[key] = value
@@ -98,7 +99,7 @@ def protected_resource_metadata() -> Response:
 	"""RFC 9728 Protected Resource Metadata of the MCP endpoint."""
 	if not _available():
 		return _not_available()
-	return _json(200, protected_resource_document(data.request_origin()), {"Cache-Control": "max-age=300"})
+	return _json(200, protected_resource_document(data.request_origin()))
 
 
 @frappe.whitelist(allow_guest=True, methods=["GET"])
@@ -106,7 +107,7 @@ def authorization_server_metadata() -> Response:
 	"""RFC 8414 Authorization Server Metadata of this site."""
 	if not _available():
 		return _not_available()
-	return _json(200, authorization_server_document(data.request_origin()), {"Cache-Control": "max-age=300"})
+	return _json(200, authorization_server_document(data.request_origin()))
 
 
 class WellKnownRenderer:
@@ -128,9 +129,9 @@ class WellKnownRenderer:
 			return _not_available()
 		origin = data.request_origin()
 		if self.path == self.AS:
-			return _json(200, authorization_server_document(origin), {"Cache-Control": "max-age=300"})
+			return _json(200, authorization_server_document(origin))
 		if self.path in (self.PRM, self.PRM + rules.ENDPOINT_PATH):
-			return _json(200, protected_resource_document(origin), {"Cache-Control": "max-age=300"})
+			return _json(200, protected_resource_document(origin))
 		return _oauth_error(404, "not_found", "No such metadata document on this site.")
 
 
@@ -322,7 +323,8 @@ def _consent_page(row, params: dict, scopes: list[str], resource: str) -> None:
 	hidden = {**{k: v for k, v in params.items() if v is not None}, "resource": resource}
 	hidden["csrf_token"] = get_csrf_token()
 	fields = "".join(f'<input type="hidden" name="{e(k)}" value="{e(str(v))}">' for k, v in hidden.items())
-	items = "".join(f"<li>{e(rules.SCOPE_DESCRIPTIONS[s])}</li>" for s in scopes)
+	shown = [rules.SCOPE_FULL] if rules.SCOPE_FULL in scopes else scopes
+	items = "".join(f"<li>{e(rules.SCOPE_DESCRIPTIONS[s])}</li>" for s in shown)
 	body = f"""
 <p>{e(frappe._("Signed in as"))} <b>{e(full_name)}</b> ({e(user)}).</p>
 <p><b>{e(row.app_name)}</b> ({source}) {e(frappe._("asks to use this site's MCP server as you:"))}</p>
@@ -334,7 +336,10 @@ def _consent_page(row, params: dict, scopes: list[str], resource: str) -> None:
 <button type="submit" name="decision" value="allow" class="btn btn-primary btn-sm">{e(frappe._("Allow"))}</button>
 </form>"""
 	frappe.respond_as_web_page(
-		frappe._("Allow {0} to use ERPNext?").format(row.app_name), body, primary_action=None
+		# The title is rendered as HTML too; a self-registered client chose this name.
+		frappe._("Allow {0} to use ERPNext?").format(e(row.app_name)),
+		body,
+		primary_action=None,
 	)
 
 

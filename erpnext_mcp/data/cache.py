@@ -10,7 +10,7 @@ Keys (cache_key.py): user, roles, a fingerprint of the effective policy, DocType
 normalized arguments, the DocType's version token and the site's permission epoch.
 
 Invalidation: `on_write` runs for every document event of every DocType (hooks.py doc_events "*")
-and gives the DocType a new random version token, once at once (so later reads in the same
+and gives the DocType a new random version token, once immediately (so later reads in the same
 transaction miss) and again after the transaction commits (so nothing a concurrent reader cached
 from the pre-commit state survives). Submit, cancel, update-after-submit and delete also renew the
 DocTypes the document links to (ERPNext updates those through the database: billed amounts,
@@ -22,8 +22,8 @@ evicts can never come back with a value an old entry was stored under.
 Freshness across transactions: MariaDB runs REPEATABLE READ, so a request's snapshot may predate a
 commit whose token renewal it has already seen. Before its first database read on a miss, a request
 that has written nothing yet therefore ends its (read-only) transaction, so the data it caches is at
-least as new as the token it files it under; a request that has written does not store (except
-under the single-threaded test runner, where no other writer exists).
+least as new as the token it files it under; a request that has written does not store. (Under the
+test runner, one thread and no other writer, nothing is committed and entries are stored.)
 
 Bounds: entries live `cache_ttl_seconds`; a Redis sorted set indexes them by expiry and the oldest
 are dropped beyond `cache_max_entries`; a result larger than MAX_ENTRY_BYTES is not cached. Writes
@@ -107,6 +107,9 @@ class CachedBackend:
 
 	# ---------------------------------------------------------------- passed through
 	def __getattr__(self, name: str) -> Any:
+		# Anything else a backend offers (reads included) passes through uncached.
+		if name == "inner":
+			raise AttributeError(name)
 		return getattr(self.inner, name)
 
 	def caller(self) -> dict[str, Any]:
@@ -201,14 +204,18 @@ class CachedBackend:
 		"""True when this request's next database read is at least as new as the tokens it just read."""
 		if self._fresh:
 			return True
-		if not frappe.db.transaction_writes:
-			# Nothing written yet: ending the read-only transaction loses nothing, and the next read
-			# starts a snapshot after the token read. The tool call's savepoint is taken again.
+		if frappe.flags.in_test:
+			# One thread and no other writer; and a test's transaction holds its fixtures: never end it.
+			self._fresh = True
+		elif not frappe.db.transaction_writes:
+			# Nothing written yet in this request: ending its read-only transaction loses nothing, and
+			# the next read starts a snapshot after the token read. The tool call's savepoint is taken
+			# again. (Reads come before a call's writes and its savepoint rollback, which would reset
+			# transaction_writes, so the count is this request's.)
 			frappe.db.commit()
 			self.inner.begin()
 			self._fresh = True
-			return True
-		return bool(frappe.flags.in_test)
+		return self._fresh
 
 	def _store(self, key: bytes, result: Any) -> None:
 		try:

@@ -389,6 +389,10 @@ class MCPRequestValidator(OAuthWebRequestValidator):
 		row = client_row(client_id)
 		return bool(row) and rules.redirect_uri_allowed(redirect_uri, redirect_uris_of(row))
 
+	def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+		row = client_row(client_id)
+		return bool(row) and all(s in rules.client_scopes(row.scopes) for s in scopes)
+
 	def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
 		return grant_type in rules.GRANT_TYPES
 

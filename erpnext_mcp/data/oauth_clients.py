@@ -115,3 +115,29 @@ def _store_document(url: str, name: str | None) -> str:
 def public_client_id(name: str) -> str:
 	"""The client_id a client knows itself by (its metadata URL for a Client ID Metadata Document)."""
 	return frappe.db.get_value("OAuth Client", name, "mcp_client_id_url") or name
+
+
+UNUSED_CLIENT_AGE = timedelta(days=7)
+
+
+def delete_unused_clients() -> int:
+	"""Daily: OAuth Clients that registered themselves (Dynamic Client Registration or a metadata
+	document) more than a week ago and hold no authorization code or token any more. Registration is
+	open to anyone, so what nobody uses must not pile up. Frappe's own daily job removes revoked tokens
+	and used codes first."""
+	cutoff = now_datetime() - UNUSED_CLIENT_AGE
+	names = frappe.get_all(
+		"OAuth Client",
+		filters={"mcp_registration": ["is", "set"], "creation": ["<", cutoff]},
+		pluck="name",
+	)
+	deleted = 0
+	for name in names:
+		if frappe.db.exists("OAuth Bearer Token", {"client": name}) or frappe.db.exists(
+			"OAuth Authorization Code", {"client": name}
+		):
+			continue
+		frappe.delete_doc("OAuth Client", name, ignore_permissions=True, force=True)
+		deleted += 1
+	frappe.db.commit()
+	return deleted

@@ -214,20 +214,27 @@ def token_access(scopes: str | Iterable[str] | None) -> str | None:
 	return None
 
 
-def grantable_scopes(requested: str | None, allowed: Iterable[str]) -> list[str]:
-	"""The scopes to grant for a request: what was asked for that this server knows and the client may
-	have (unknown scopes are ignored, RFC 6749 §3.3), or all the client may have when nothing usable
-	was asked for."""
-	allowed_list = [s for s in split_scopes(allowed) if s in SCOPES]
-	if not allowed_list:
+def client_scopes(registered: str | Iterable[str] | None) -> list[str]:
+	"""The MCP scopes a client may be granted: what it registered, where "mcp" includes "mcp:read"."""
+	scopes = [s for s in split_scopes(registered) if s in SCOPES]
+	if SCOPE_FULL in scopes and SCOPE_READ not in scopes:
+		scopes.append(SCOPE_READ)
+	return scopes
+
+
+def grantable_scopes(requested: str | None, allowed: str | Iterable[str] | None) -> list[str]:
+	"""The scopes to grant: those asked for that the client may have (unknown or unavailable ones are
+	left out, RFC 6749 §3.3), or all the client registered when nothing usable was asked for."""
+	may = client_scopes(allowed)
+	if not may:
 		raise OAuthProblem("invalid_scope", "This client may not request any MCP scope.")
 	asked = [s for s in split_scopes(requested) if s in SCOPES]
 	if not asked:
-		return allowed_list
-	refused = [s for s in asked if s not in allowed_list]
-	if refused:
-		raise OAuthProblem("invalid_scope", f"This client may not request the scope {' '.join(refused)}.")
-	return asked
+		return [s for s in split_scopes(allowed) if s in SCOPES]
+	granted = [s for s in asked if s in may]
+	if not granted:
+		raise OAuthProblem("invalid_scope", f"This client may not request the scope {' '.join(asked)}.")
+	return granted
 
 
 # ------------------------------------------------------------------ redirect URIs
@@ -327,7 +334,8 @@ class ClientMetadata:
 
 
 def _clean_text(value: object, limit: int) -> str:
-	text = "".join(ch for ch in str(value) if ch.isprintable()).strip()
+	# Printable text without angle brackets: a name the client chose is shown to users as text.
+	text = "".join(ch for ch in str(value) if ch.isprintable() and ch not in "<>").strip()
 	return text[:limit]
 
 

@@ -121,9 +121,10 @@ def reason_for(audit: Mapping[str, Any], jsonrpc_error: tuple[int | None, str] |
 	return None
 
 
-def result_for(status: int, audit: Mapping[str, Any], jsonrpc_error) -> str:
+def result_for(status: int | None, audit: Mapping[str, Any], jsonrpc_error) -> str:
 	if audit.get("result") in RESULTS:
 		return audit["result"]
+	status = 200 if status is None else status  # not HTTP (stdio): only the call's own result counts
 	if status == 429:
 		return RATE_LIMITED
 	if status in (401, 403):
@@ -137,7 +138,7 @@ def build(
 	*,
 	facts: RequestFacts,
 	http_method: str,
-	status: int,
+	status: int | None,
 	user: str | None,
 	remote_ip: str | None,
 	duration_ms: float | None,
@@ -149,7 +150,8 @@ def build(
 	jsonrpc_error: tuple[int | None, str] | None = None,
 	served_from_cache: bool = False,
 ) -> dict[str, Any]:
-	"""One MCP Audit Log row (fieldname → value) for one exchange; `reason`/`result` override."""
+	"""One MCP Audit Log row (fieldname → value) for one exchange; `reason`/`result` override.
+	`status` is the HTTP status (None for a message that did not travel over HTTP)."""
 	audit = dict(audit or {})
 	operation = audit.get("operation")
 	doctype = audit.get("doctype")
@@ -164,7 +166,7 @@ def build(
 		"protocol_version": (protocol_version or facts.protocol_version or "")[:140] or None,
 		"remote_ip": (remote_ip or "")[:140] or None,
 		"http_method": (http_method or "").upper()[:10],
-		"http_status": int(status),
+		"http_status": int(status) if status is not None else None,
 		"mcp_method": (audit.get("method") or facts.mcp_method or "")[:140] or None,
 		"tool": (str(audit["tool"])[:140] if audit.get("tool") else None),
 		"operation": operation if operation in OPERATIONS else None,

@@ -13,7 +13,11 @@ from erpnext_mcp.tests.e2e_fixtures import api_token
 from erpnext_mcp.tests.utils import ensure_user
 
 BENCH_USER = "mcp-bench@example.com"
-LIST_USERS = {10: "mcp-bench-10@example.com", 100: "mcp-bench-100@example.com", 500: "mcp-bench-500@example.com"}
+LIST_USERS = {
+	10: "mcp-bench-10@example.com",
+	100: "mcp-bench-100@example.com",
+	500: "mcp-bench-500@example.com",
+}
 CUSTOMER_PREFIX = "MCP Bench Customer"
 CREATED_PREFIX = "MCP Bench Created"
 ITEM = "MCP-BENCH-ITEM"
@@ -87,7 +91,14 @@ def setup() -> None:
 		invoice = doc.name
 
 	# Profiles naming 10, 100 and 500 DocTypes the user may read, for the tools/list growth figures.
-	wide_roles = ["System Manager", "Accounts Manager", "Sales Manager", "Purchase Manager", "Stock Manager", "HR Manager"]
+	wide_roles = [
+		"System Manager",
+		"Accounts Manager",
+		"Sales Manager",
+		"Purchase Manager",
+		"Stock Manager",
+		"HR Manager",
+	]
 	wide_roles = [r for r in wide_roles if frappe.db.exists("Role", r)]
 	tokens = {}
 	for size, user in LIST_USERS.items():
@@ -111,7 +122,9 @@ def setup() -> None:
 				"invoice": invoice,
 				"list_users": tokens,
 				"created_prefix": CREATED_PREFIX,
-				"versions": {app: frappe.get_attr(app + ".__version__") for app in ("frappe", "erpnext", "erpnext_mcp")},
+				"versions": {
+					app: frappe.get_attr(app + ".__version__") for app in ("frappe", "erpnext", "erpnext_mcp")
+				},
 			}
 		)
 	)
@@ -120,15 +133,23 @@ def setup() -> None:
 
 def teardown() -> None:
 	frappe.set_user("Administrator")
-	for name in frappe.get_all("Customer", filters={"customer_name": ["like", f"{CREATED_PREFIX}%"]}, pluck="name"):
+	for name in frappe.get_all(
+		"Customer", filters={"customer_name": ["like", f"{CREATED_PREFIX}%"]}, pluck="name"
+	):
 		frappe.delete_doc("Customer", name, ignore_permissions=True, force=True)
-	for invoice in frappe.get_all("Sales Invoice", filters={"customer_name": ["like", f"{CUSTOMER_PREFIX}%"]}, pluck="name"):
+	for invoice in frappe.get_all(
+		"Sales Invoice", filters={"customer_name": ["like", f"{CUSTOMER_PREFIX}%"]}, pluck="name"
+	):
 		frappe.delete_doc("Sales Invoice", invoice, ignore_permissions=True, force=True)
-	for name in frappe.get_all("Customer", filters={"customer_name": ["like", f"{CUSTOMER_PREFIX}%"]}, pluck="name"):
+	for name in frappe.get_all(
+		"Customer", filters={"customer_name": ["like", f"{CUSTOMER_PREFIX}%"]}, pluck="name"
+	):
 		frappe.delete_doc("Customer", name, ignore_permissions=True, force=True)
 	if frappe.db.exists("Item", ITEM):
 		frappe.delete_doc("Item", ITEM, ignore_permissions=True, force=True)
-	for name in frappe.get_all("MCP Permission Profile", filters={"name": ["like", f"{PROFILE}%"]}, pluck="name"):
+	for name in frappe.get_all(
+		"MCP Permission Profile", filters={"name": ["like", f"{PROFILE}%"]}, pluck="name"
+	):
 		frappe.delete_doc("MCP Permission Profile", name, ignore_permissions=True, force=True)
 	for user in (BENCH_USER, *LIST_USERS.values()):
 		if frappe.db.exists("User", user):

@@ -3,6 +3,7 @@ erpnext_mcp.tests.e2e_fixtures.prepare`; prints the API tokens as JSON. Idempote
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import frappe
@@ -19,6 +20,9 @@ from erpnext_mcp.tests.utils import (
 )
 
 DISABLED_USER = "mcp-disabled@example.com"
+AUDITOR_USER = "mcp-auditor@example.com"  # System Manager: reads MCP Audit Log over /api/resource
+LIMITED_USER = "mcp-limited@example.com"  # a profile of its own with a low rate limit
+LIMITED_PER_MINUTE = 3
 
 
 def api_token(email: str) -> str:
@@ -53,6 +57,7 @@ def prepare() -> None:
 		"supplier": make_supplier("MCP E2E Supplier"),
 	}
 	data.update(oauth_fixtures())
+	data.update(audit_fixtures())
 	frappe.db.commit()
 	print(json.dumps(data))
 
@@ -63,9 +68,30 @@ def oauth_fixtures() -> dict:
 	from frappe.utils.password import update_password
 
 	enable_mcp(oauth_enabled=1, allow_dynamic_client_registration=1, allow_client_id_metadata_documents=1)
+	# The e2e tests register clients from 127.0.0.1: start each run with a fresh registration allowance.
+	frappe.cache.delete_value("rl:erpnext_mcp.api.oauth.register:127.0.0.1")
 	out = {}
 	for key, email in (("oauth_sales", SALES_USER), ("oauth_buyer", BUYER_USER)):
-		password = frappe.generate_hash(length=20)
+		# The same password on every run of this site, so that two runs on one site do not log each
+		# other out; derived from the site's own secret, so it is not written in the repository.
+		seed = f"{frappe.local.conf.get('encryption_key') or frappe.local.site}:{email}:erpnext-mcp-e2e"
+		password = hashlib.sha256(seed.encode()).hexdigest()[:24]
 		update_password(email, password)
 		out[key] = {"user": email, "password": password}
 	return out
+
+
+def audit_fixtures() -> dict:
+	"""An auditor who reads the MCP Audit Log over HTTP, and a user whose profile sets a low rate limit
+	(Settings stay unlimited for the other e2e users)."""
+	ensure_user(AUDITOR_USER, ["System Manager"])
+	ensure_user(LIMITED_USER, ["Sales User"])
+	ensure_profile("E2E Limited", users=[LIMITED_USER], priority=5, rules=[rule("Customer")])
+	profile = frappe.get_doc("MCP Permission Profile", "E2E Limited")
+	profile.rate_limit_per_minute = LIMITED_PER_MINUTE
+	profile.save(ignore_permissions=True)
+	return {
+		"auditor": api_token(AUDITOR_USER),
+		"limited": api_token(LIMITED_USER),
+		"limited_per_minute": LIMITED_PER_MINUTE,
+	}

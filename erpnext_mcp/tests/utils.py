@@ -74,11 +74,18 @@ def rule(doctype: str, ops: str = "read", **kw) -> dict[str, Any]:
 
 
 def enable_mcp(**values) -> None:
+	"""MCP on, with `values` set. Rate limits are off unless a test sets them: the suites send far more
+	than a minute's default from one user, and test_limits.py tests the limits themselves."""
 	settings = frappe.get_single("MCP Settings")
 	settings.enabled = 1
+	values.setdefault("rate_limit_per_minute", 0)
+	values.setdefault("rate_limit_per_hour", 0)
 	settings.update(values)
 	settings.save(ignore_permissions=True)
 	frappe.clear_document_cache("MCP Settings", "MCP Settings")
+	# This process reads what this test saved (its process-local cache is consulted first), even if a
+	# concurrent process on the same site re-caches the committed Settings in Redis meanwhile.
+	frappe.cache.set_value(frappe.get_document_cache_key("MCP Settings", "MCP Settings"), settings)
 
 
 class InProcessClient:

@@ -22,7 +22,9 @@ class MCPSettings(Document):
 			frappe.throw(frappe._("Default Page Length cannot be larger than Max Page Length"))
 		for fieldname in ("rate_limit_per_minute", "rate_limit_per_hour"):
 			if (self.get(fieldname) or 0) < 0:
-				frappe.throw(frappe._("{0} cannot be negative (0 = unlimited)").format(self.meta.get_label(fieldname)))
+				frappe.throw(
+					frappe._("{0} cannot be negative (0 = unlimited)").format(self.meta.get_label(fieldname))
+				)
 		for fieldname in ("cache_ttl_seconds", "cache_max_entries", "audit_retention_days"):
 			if (self.get(fieldname) or 0) < 1:
 				frappe.throw(frappe._("{0} must be at least 1").format(self.meta.get_label(fieldname)))

@@ -8,7 +8,12 @@ from frappe import _
 from frappe.utils import add_days, add_to_date, date_diff, get_datetime, getdate, nowdate
 
 MAX_DAYS = 366
-RESULT_COLUMNS = (("Allowed", "allowed"), ("Denied", "denied"), ("Error", "errors"), ("Rate Limited", "rate_limited"))
+RESULT_COLUMNS = (
+	("Allowed", "allowed"),
+	("Denied", "denied"),
+	("Error", "errors"),
+	("Rate Limited", "rate_limited"),
+)
 SERIES = (("calls", "Calls"), ("denied", "Denied"), ("rate_limited", "Rate Limited"), ("errors", "Errors"))
 
 
@@ -100,6 +105,11 @@ def report_summary(rows: list[dict]) -> list[dict]:
 	return [
 		{"value": total["calls"], "label": _("Calls"), "datatype": "Int", "indicator": "Blue"},
 		{"value": total["denied"], "label": _("Denied"), "datatype": "Int", "indicator": "Red"},
-		{"value": total["rate_limited"], "label": _("Rate Limited"), "datatype": "Int", "indicator": "Purple"},
+		{
+			"value": total["rate_limited"],
+			"label": _("Rate Limited"),
+			"datatype": "Int",
+			"indicator": "Purple",
+		},
 		{"value": total["errors"], "label": _("Errors"), "datatype": "Int", "indicator": "Orange"},
 	]
