@@ -66,7 +66,12 @@ class Side:
 
 
 def tool(name: str, arguments: dict):
-	body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+	body = {
+		"jsonrpc": "2.0",
+		"id": 1,
+		"method": "tools/call",
+		"params": {"name": name, "arguments": arguments},
+	}
 
 	def call(client):
 		r = client.post(ENDPOINT, json=body)
@@ -171,25 +176,74 @@ def main() -> int:
 	rest_get_invoice = rest_get(f"/api/resource/Sales Invoice/{invoice}")
 
 	# 1-2. reads as shipped (the read cache serves repeated identical reads)
-	rows.append(pair("list 20 Customers, 5 fields, 1 filter (as shipped)", tool("list_generic_documents", list_args()), rest_list, mcp_side=mcp, rest_side=rest))
-	rows.append(pair("get Sales Invoice with items (as shipped)", tool("get_generic_document", {"doctype": "Sales Invoice", "name": invoice}), rest_get_invoice, mcp_side=mcp, rest_side=rest))
+	rows.append(
+		pair(
+			"list 20 Customers, 5 fields, 1 filter (as shipped)",
+			tool("list_generic_documents", list_args()),
+			rest_list,
+			mcp_side=mcp,
+			rest_side=rest,
+		)
+	)
+	rows.append(
+		pair(
+			"get Sales Invoice with items (as shipped)",
+			tool("get_generic_document", {"doctype": "Sales Invoice", "name": invoice}),
+			rest_get_invoice,
+			mcp_side=mcp,
+			rest_side=rest,
+		)
+	)
 	# the same with the read cache off: every MCP call runs the query, like REST does
 	if have("cache_enabled"):
 		settings(admin, cache_enabled=0)
-		rows.append(pair("list 20 Customers (MCP cache off)", tool("list_generic_documents", list_args()), rest_list, mcp_side=mcp, rest_side=rest))
-		rows.append(pair("get Sales Invoice (MCP cache off)", tool("get_generic_document", {"doctype": "Sales Invoice", "name": invoice}), rest_get_invoice, mcp_side=mcp, rest_side=rest))
+		rows.append(
+			pair(
+				"list 20 Customers (MCP cache off)",
+				tool("list_generic_documents", list_args()),
+				rest_list,
+				mcp_side=mcp,
+				rest_side=rest,
+			)
+		)
+		rows.append(
+			pair(
+				"get Sales Invoice (MCP cache off)",
+				tool("get_generic_document", {"doctype": "Sales Invoice", "name": invoice}),
+				rest_get_invoice,
+				mcp_side=mcp,
+				rest_side=rest,
+			)
+		)
 		settings(admin, cache_enabled=1)
 
 	# 3. create a Customer
 	def mcp_create(client):
-		return tool("create_generic_document", {"doctype": "Customer", "values": {"customer_name": f"{DATA['created_prefix']} {uuid.uuid4().hex[:8]}", "customer_type": "Company"}})(client)
+		return tool(
+			"create_generic_document",
+			{
+				"doctype": "Customer",
+				"values": {
+					"customer_name": f"{DATA['created_prefix']} {uuid.uuid4().hex[:8]}",
+					"customer_type": "Company",
+				},
+			},
+		)(client)
 
 	def rest_create(client):
-		r = client.post(f"{URL}/api/resource/Customer", json={"customer_name": f"{DATA['created_prefix']} {uuid.uuid4().hex[:8]}", "customer_type": "Company"})
+		r = client.post(
+			f"{URL}/api/resource/Customer",
+			json={
+				"customer_name": f"{DATA['created_prefix']} {uuid.uuid4().hex[:8]}",
+				"customer_type": "Company",
+			},
+		)
 		r.raise_for_status()
 		return r
 
-	rows.append(pair("create a Customer", mcp_create, rest_create, mcp_side=mcp, rest_side=rest, n=max(30, N // 3)))
+	rows.append(
+		pair("create a Customer", mcp_create, rest_create, mcp_side=mcp, rest_side=rest, n=max(30, N // 3))
+	)
 
 	# 4. tools/list growth
 	growth = []
@@ -204,7 +258,15 @@ def main() -> int:
 			r = side.timed(lambda c: c.post(ENDPOINT, json=body))
 			sizes.append(len(r.content))
 			tools = len(r.json()["result"]["tools"])
-		growth.append({"doctypes": info["doctypes"], "tools": tools, "server_ms": statistics.median(side.server), "client_ms": statistics.median(side.times), "bytes": sizes[-1]})
+		growth.append(
+			{
+				"doctypes": info["doctypes"],
+				"tools": tools,
+				"server_ms": statistics.median(side.server),
+				"client_ms": statistics.median(side.times),
+				"bytes": sizes[-1],
+			}
+		)
 
 	# 5. throughput
 	thr = []
@@ -242,7 +304,11 @@ def main() -> int:
 			on.append(block(rate_limit_per_minute=10_000_000, rate_limit_per_hour=10_000_000))
 			off.append(block(rate_limit_per_minute=0, rate_limit_per_hour=0))
 		costs.append(("rate-limit check per call", statistics.median(on) - statistics.median(off)))
-		settings(admin, rate_limit_per_minute=current["rate_limit_per_minute"], rate_limit_per_hour=current["rate_limit_per_hour"])
+		settings(
+			admin,
+			rate_limit_per_minute=current["rate_limit_per_minute"],
+			rate_limit_per_hour=current["rate_limit_per_hour"],
+		)
 	if have("cache_enabled"):
 		side = Side(token)
 		for _ in range(10):
@@ -266,24 +332,37 @@ def main() -> int:
 def print_report(rows, growth, thr, costs):
 	cpu = ""
 	try:
-		cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+		cpu = next(
+			line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")
+		)
 	except (OSError, StopIteration):
 		cpu = platform.processor()
-	mem = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.split("\n")[1].split()[1] + " GiB"
+	mem = (
+		subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.split("\n")[1].split()[1]
+		+ " GiB"
+	)
 	v = DATA["versions"]
-	print(f"\nMachine: {os.cpu_count()} cores ({cpu}), {mem}; Python {platform.python_version()}; Frappe {v['frappe']}, ERPNext {v['erpnext']}, erpnext_mcp {v['erpnext_mcp']}; gunicorn {os.environ.get('ERPNEXT_MCP_BENCH_WORKERS', '?')} workers; {N} interleaved pairs after {WARMUP} warm-up calls.\n")
+	print(
+		f"\nMachine: {os.cpu_count()} cores ({cpu}), {mem}; Python {platform.python_version()}; Frappe {v['frappe']}, ERPNext {v['erpnext']}, erpnext_mcp {v['erpnext_mcp']}; gunicorn {os.environ.get('ERPNEXT_MCP_BENCH_WORKERS', '?')} workers; {N} interleaved pairs after {WARMUP} warm-up calls.\n"
+	)
 	print("| case | MCP median ms | MCP p95 | REST median ms | REST p95 | MCP/REST |")
 	print("|---|---|---|---|---|---|")
 	for r in rows:
-		print(f"| {r['case']} | {r['mcp_median']:.1f} | {r['mcp_p95']:.1f} | {r['rest_median']:.1f} | {r['rest_p95']:.1f} | {r['ratio']:.2f} |")
+		print(
+			f"| {r['case']} | {r['mcp_median']:.1f} | {r['mcp_p95']:.1f} | {r['rest_median']:.1f} | {r['rest_p95']:.1f} | {r['ratio']:.2f} |"
+		)
 	print("\n| tools/list: DocTypes in profile | tools | server ms (median) | client ms | response bytes |")
 	print("|---|---|---|---|---|")
 	for g in growth:
-		print(f"| {g['doctypes']} | {g['tools']} | {g['server_ms']:.1f} | {g['client_ms']:.1f} | {g['bytes']:,} |")
+		print(
+			f"| {g['doctypes']} | {g['tools']} | {g['server_ms']:.1f} | {g['client_ms']:.1f} | {g['bytes']:,} |"
+		)
 	print("\n| concurrent clients | MCP req/s | MCP p95 ms | REST req/s | REST p95 ms | MCP/REST req/s |")
 	print("|---|---|---|---|---|---|")
 	for t in thr:
-		print(f"| {t['clients']} | {t['mcp_rps']:.1f} | {t['mcp_p95']:.1f} | {t['rest_rps']:.1f} | {t['rest_p95']:.1f} | {t['mcp_rps'] / t['rest_rps']:.2f} |")
+		print(
+			f"| {t['clients']} | {t['mcp_rps']:.1f} | {t['mcp_p95']:.1f} | {t['rest_rps']:.1f} | {t['rest_p95']:.1f} | {t['mcp_rps'] / t['rest_rps']:.2f} |"
+		)
 	if costs:
 		print("\n| per-call cost (app server time) | ms |")
 		print("|---|---|")

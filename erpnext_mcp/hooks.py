@@ -53,3 +53,11 @@ scheduler_events = {
 default_log_clearing_doctypes = {"MCP Audit Log": 90}
 # An audit record names users, DocTypes and Error Logs; it never keeps them from being deleted.
 ignore_links_on_delete = ["MCP Audit Log"]
+
+# Configuration that travels with `bench migrate` (fixtures/): the MCP workspace's "connect a client"
+# block, and the MCP Permission Profiles ticked "Export as Fixture" (child rows travel with them).
+# `bench --site SITE export-fixtures --app erpnext_mcp` writes them; migrate creates or replaces them.
+fixtures = [
+	{"dt": "Custom HTML Block", "filters": [["name", "in", ["MCP Connect a Client"]]]},
+	{"dt": "MCP Permission Profile", "filters": [["export_as_fixture", "=", 1]]},
+]

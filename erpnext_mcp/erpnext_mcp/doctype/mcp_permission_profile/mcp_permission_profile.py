@@ -7,7 +7,8 @@ from frappe.model.document import Document
 
 from erpnext_mcp.data.backend import LAYOUT_FIELDTYPES, STANDARD_FIELDS
 from erpnext_mcp.data.profiles import parse_condition_value, split_fields
-from erpnext_mcp.policy import Condition, condition_problem, is_protected
+from erpnext_mcp.policy import PROTECTED_DOCTYPES, Condition, condition_problem, is_protected
+from erpnext_mcp.policy.model import PROTECTED_PREFIX
 
 NUMERIC_FIELDTYPES = {"Int", "Float", "Currency", "Percent", "Check", "Rating", "Duration"}
 DATE_FIELDTYPES = {"Date", "Datetime"}
@@ -33,6 +34,7 @@ class MCPPermissionProfile(Document):
 		conditions: DF.Table[MCPProfileCondition]
 		description: DF.SmallText | None
 		enabled: DF.Check
+		export_as_fixture: DF.Check
 		priority: DF.Int
 		profile_name: DF.Data
 		rate_limit_per_hour: DF.Int
@@ -41,6 +43,11 @@ class MCPPermissionProfile(Document):
 		rules: DF.Table[MCPProfileRule]
 		users: DF.TableMultiSelect[MCPProfileUser]
 	# end: auto-generated types
+
+	def onload(self):
+		# The form warns as soon as a rule names a protected DocType (the engine's own list).
+		self.set_onload("protected_doctypes", sorted(PROTECTED_DOCTYPES))
+		self.set_onload("protected_prefix", PROTECTED_PREFIX)
 
 	def validate(self):
 		self.validate_rules()
