@@ -25,7 +25,7 @@ URL = os.environ["ERPNEXT_MCP_BENCH_URL"]  # http://127.0.0.1:PORT
 SITE = os.environ["ERPNEXT_MCP_BENCH_SITE"]
 DATA = json.load(open(os.environ["ERPNEXT_MCP_BENCH_DATA"]))
 ENDPOINT = f"{URL}/api/method/erpnext_mcp.api.mcp.handle"
-N = int(os.environ.get("ERPNEXT_MCP_BENCH_N", "150"))
+N = int(os.environ.get("ERPNEXT_MCP_BENCH_N", "100"))
 WARMUP = 20
 FIELDS = ["name", "customer_name", "customer_group", "territory", "customer_type"]
 FILTER = {"customer_name": ["like", "MCP Bench Customer%"]}
@@ -135,7 +135,7 @@ def list_args(cache_buster: bool = False):
 	return args
 
 
-def throughput(concurrency: int, make_call, token: str, mcp: bool, seconds: float = 4.0):
+def throughput(concurrency: int, make_call, token: str, mcp: bool, seconds: float = 3.0):
 	stop = time.perf_counter() + seconds
 	latencies: list[float] = []
 	lock = threading.Lock()
@@ -167,7 +167,7 @@ def main() -> int:
 	shipped = {k: v for k, v in {"audit_enabled": 1, "cache_enabled": 1}.items() if k in fields}
 	settings(admin, enabled=1, per_doctype_tools=1, **shipped)
 	mcp, rest = Side(token), Side(token, mcp=False)
-	rows = []
+	rows, growth, thr, costs = RESULTS["rows"], RESULTS["growth"], RESULTS["thr"], RESULTS["costs"]
 	rest_list = rest_get(
 		"/api/resource/Customer",
 		{"fields": json.dumps(FIELDS), "filters": json.dumps(FILTER), "limit_page_length": 20},
@@ -246,8 +246,7 @@ def main() -> int:
 	)
 
 	# 4. tools/list growth
-	growth = []
-	for size, info in sorted(DATA["list_users"].items(), key=lambda kv: int(kv[0])):
+	for _size, info in sorted(DATA["list_users"].items(), key=lambda kv: int(kv[0])):
 		side = Side(info["token"])
 		body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 		for _ in range(3):
@@ -269,14 +268,12 @@ def main() -> int:
 		)
 
 	# 5. throughput
-	thr = []
 	for c in (1, 4, 16):
 		m_rps, m_p95 = throughput(c, lambda: tool("list_generic_documents", list_args()), token, True)
 		r_rps, r_p95 = throughput(c, lambda: rest_list, token, False)
 		thr.append({"clients": c, "mcp_rps": m_rps, "mcp_p95": m_p95, "rest_rps": r_rps, "rest_p95": r_p95})
 
 	# 6. per-call costs: audit write, rate-limit check, cache hit vs miss (interleaved on/off blocks)
-	costs = []
 	list_call = tool("list_generic_documents", list_args())
 	miss_call = lambda c: tool("list_generic_documents", list_args(cache_buster=True))(c)  # noqa: E731
 
@@ -325,7 +322,6 @@ def main() -> int:
 		costs.append(("cache miss (server ms, median)", statistics.median(misses)))
 		costs.append(("miss / hit", statistics.median(misses) / statistics.median(hits)))
 
-	print_report(rows, growth, thr, costs)
 	return 0
 
 
@@ -370,5 +366,12 @@ def print_report(rows, growth, thr, costs):
 			print(f"| {name} | {value:.2f} |")
 
 
+RESULTS: dict[str, list] = {"rows": [], "growth": [], "thr": [], "costs": []}
+
 if __name__ == "__main__":
-	sys.exit(main())
+	try:
+		code = main()
+	finally:
+		# Whatever was measured is printed, even if a later section failed.
+		print_report(RESULTS["rows"], RESULTS["growth"], RESULTS["thr"], RESULTS["costs"])
+	sys.exit(code)

@@ -43,8 +43,25 @@ start_gunicorn() {
 	return 1
 }
 
+# start_desk_gunicorn PORT: Desk for the browser tests on 127.0.0.1, with /assets and /files served and
+# every request pinned to $SITE (dev/desk_wsgi.py; nginx does this in production).
+DESK_GUNICORN_PID=""
+_LIB_DEV="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+start_desk_gunicorn() {
+	ERPNEXT_MCP_SITE="$SITE" "$BENCH/env/bin/gunicorn" -b "127.0.0.1:$1" -w 2 --threads 4 -t 120 \
+		--chdir "$BENCH/sites" --pythonpath "$_LIB_DEV" desk_wsgi:application >"$STATE/gunicorn-desk.log" 2>&1 &
+	DESK_GUNICORN_PID=$!
+	for _ in $(seq 60); do
+		curl -sf "http://127.0.0.1:$1/api/method/ping" >/dev/null && return 0
+		sleep 0.5
+	done
+	echo "gunicorn (desk) did not come up; see $STATE/gunicorn-desk.log"
+	return 1
+}
+
 stop_started() {
 	if [ -n "$GUNICORN_PID" ]; then kill "$GUNICORN_PID" 2>/dev/null; wait "$GUNICORN_PID" 2>/dev/null; fi
+	if [ -n "$DESK_GUNICORN_PID" ]; then kill "$DESK_GUNICORN_PID" 2>/dev/null; wait "$DESK_GUNICORN_PID" 2>/dev/null; fi
 	local what
 	for what in "${started[@]}"; do
 		case "$what" in

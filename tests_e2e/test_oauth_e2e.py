@@ -323,7 +323,6 @@ def test_signed_out_user_is_sent_to_the_login_page(site, discovered):
 
 def test_denying_access_returns_access_denied(site, discovered):
 	_prm, asm = discovered
-	client = register(site, asm)
 	_verifier, challenge = pkce()
 	redirect_uri = "http://localhost:8765/cb"
 	client = register(site, asm, redirect_uris=[redirect_uri])

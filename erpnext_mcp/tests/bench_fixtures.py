@@ -13,6 +13,8 @@ from erpnext_mcp.tests.e2e_fixtures import api_token
 from erpnext_mcp.tests.utils import ensure_user
 
 BENCH_USER = "mcp-bench@example.com"
+# Changes MCP Settings over REST between measurements; its own key, so nothing else rotates it.
+SETTINGS_USER = "mcp-bench-settings@example.com"
 LIST_USERS = {
 	10: "mcp-bench-10@example.com",
 	100: "mcp-bench-100@example.com",
@@ -50,6 +52,7 @@ def setup() -> None:
 	frappe.set_user("Administrator")
 	company = frappe.get_all("Company", pluck="name")[0]
 	ensure_user(BENCH_USER, ["Sales User", "Accounts User"])
+	ensure_user(SETTINGS_USER, ["System Manager"])
 	_profile(PROFILE, [BENCH_USER], [_rule("Customer", "read", "create"), _rule("Sales Invoice", "read")])
 	group = frappe.db.get_value("Customer Group", {"is_group": 0}, "name")
 	for i in range(1, 31):
@@ -118,7 +121,7 @@ def setup() -> None:
 		json.dumps(
 			{
 				"token": api_token(BENCH_USER),
-				"admin": api_token("Administrator"),
+				"admin": api_token(SETTINGS_USER),
 				"invoice": invoice,
 				"list_users": tokens,
 				"created_prefix": CREATED_PREFIX,
@@ -151,7 +154,7 @@ def teardown() -> None:
 		"MCP Permission Profile", filters={"name": ["like", f"{PROFILE}%"]}, pluck="name"
 	):
 		frappe.delete_doc("MCP Permission Profile", name, ignore_permissions=True, force=True)
-	for user in (BENCH_USER, *LIST_USERS.values()):
+	for user in (BENCH_USER, SETTINGS_USER, *LIST_USERS.values()):
 		if frappe.db.exists("User", user):
 			frappe.delete_doc("User", user, ignore_permissions=True, force=True)
 	if frappe.db.exists("DocType", "MCP Audit Log"):

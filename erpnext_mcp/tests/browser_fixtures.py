@@ -1,0 +1,50 @@
+"""Data for the browser tests (tests_browser/): run with `bench --site SITE execute
+erpnext_mcp.tests.browser_fixtures.prepare`; prints what the tests need as JSON. Idempotent.
+
+The browser tests create profiles through Desk. Those profiles are assigned to a role of their own
+(BROWSER_ROLE), held only by BROWSER_USER, so they never change what the other suites' users may do
+while they run on the same site."""
+
+from __future__ import annotations
+
+import json
+
+import frappe
+
+from erpnext_mcp.tests.test_endpoint import make_customer
+from erpnext_mcp.tests.utils import InProcessClient, enable_mcp, ensure_user
+
+BROWSER_ROLE = "MCP Browser Test Role"
+BROWSER_USER = "mcp-browser@example.com"
+BROWSER_CUSTOMER = "MCP Browser Customer"
+# Every profile the browser tests create starts with one of these (removed again on each run).
+PROFILE_PREFIXES = ("Browser Test", "Customer Reader")
+
+
+def prepare() -> None:
+	frappe.set_user("Administrator")
+	if not frappe.db.exists("Role", BROWSER_ROLE):
+		frappe.get_doc({"doctype": "Role", "role_name": BROWSER_ROLE, "desk_access": 1}).insert(
+			ignore_permissions=True
+		)
+	ensure_user(BROWSER_USER, ["Sales User", BROWSER_ROLE])
+	cleanup()
+	customer = make_customer(BROWSER_CUSTOMER)
+	if not frappe.db.get_single_value("MCP Settings", "enabled"):
+		enable_mcp()
+	# Something for the audit list to show for this user: one allowed call and one refused one (the
+	# Sales User role's profiles never grant delete).
+	client = InProcessClient(BROWSER_USER)
+	client.call("get_generic_document", {"doctype": "Customer", "name": customer})
+	client.call("delete_generic_document", {"doctype": "Customer", "name": customer})
+	frappe.db.commit()
+	print(json.dumps({"user": BROWSER_USER, "role": BROWSER_ROLE, "customer": customer}))
+
+
+def cleanup() -> None:
+	for prefix in PROFILE_PREFIXES:
+		for name in frappe.get_all(
+			"MCP Permission Profile", filters={"name": ["like", f"{prefix}%"]}, pluck="name"
+		):
+			frappe.delete_doc("MCP Permission Profile", name, ignore_permissions=True, force=True)
+	frappe.db.commit()
