@@ -23,6 +23,7 @@ class App:
 		self.settings = EndpointSettings(enabled=True, allowed_origins=("https://allowed.example",))
 		self.profiles: dict[str, list[Profile]] = {}
 		self.states: list[CallState] = []
+		self.list_cache = None
 
 	def __call__(self, environ, start_response):
 		headers = {
@@ -57,6 +58,7 @@ class App:
 			authenticated=user is not None,
 			www_authenticate='Token realm="tier1"',
 			make_state=make_state,
+			list_cache=self.list_cache,
 		)
 		start_response(
 			f"{response.status} X",

@@ -117,13 +117,23 @@ def logged_in(context, base_url):
 	return True
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+	outcome = yield
+	report = outcome.get_result()
+	if report.when == "call":
+		item.failed_call = report.failed
+
+
 @pytest.fixture
-def page(context, logged_in, base_url) -> Page:
+def page(request, context, logged_in, base_url, screenshots) -> Page:
 	page = context.new_page()
 	errors: list[str] = []
 	page.on("pageerror", lambda e: errors.append(str(e)))
 	page.base = base_url  # type: ignore[attr-defined]
 	yield page
+	if getattr(request.node, "failed_call", False):
+		page.screenshot(path=str(screenshots / f"failed-{request.node.name}.png"), full_page=True)
 	page.close()
 	# A JavaScript exception in Desk is a failure even when the page looked right.
 	assert not errors, errors

@@ -28,6 +28,8 @@ def settle(page: Page) -> None:
 
 def shot(page: Page, folder: Path, name: str, *, full_page: bool = False) -> Path:
 	path = folder / f"{name}.png"
+	# Toasts ("Saved") would cover what the screenshot is for.
+	page.evaluate("() => document.querySelectorAll('#alert-container .desk-alert').forEach((e) => e.remove())")
 	page.screenshot(path=str(path), full_page=full_page)
 	return path
 

@@ -18,6 +18,7 @@ from erpnext_mcp.server.http import (
 	HttpRequest,
 	HttpResponse,
 	jsonrpc_error,
+	peek,
 	peek_request_id,
 	serve,
 	unauthorized,
@@ -171,12 +172,18 @@ def _respond(req: HttpRequest, exchange: dict[str, Any]) -> HttpResponse:
 			protocol_version=protocol_version,
 		)
 
+	list_cache = None
+	if authenticated and settings.enabled and peek(req.body).get("method") == "tools/list":
+		from erpnext_mcp.data.cache import tools_list_cache
+
+		list_cache = tools_list_cache(user, effective_policy(), settings)
 	response, exchange["state"] = serve(
 		req,
 		settings=settings,
 		authenticated=authenticated,
 		www_authenticate=www_authenticate(req),
 		make_state=make_state,
+		list_cache=list_cache,
 	)
 	return response
 

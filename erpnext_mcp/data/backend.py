@@ -82,6 +82,7 @@ class DocTypeInfo:
 	children: dict[str, DocTypeInfo] = field(default_factory=dict)
 	# Every data field of the DocType, readable or not: to tell "unknown field" from "not yours".
 	all_fieldnames: frozenset[str] = frozenset()
+	children_ready: bool = False
 	# Naming by prompt: the creator chooses the name, so create may set "name".
 	name_set_by_user: bool = False
 	# Fields whose permlevel the caller may write; None: every readable field.

@@ -33,6 +33,7 @@ of that DocType or a linking document's submit/cancel) are not seen; the TTL bou
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
@@ -250,6 +251,11 @@ def tokens(doctype: str) -> tuple[str, str]:
 	return version.decode(), epoch.decode()
 
 
+def permission_epoch() -> str:
+	"""The site's permission epoch: renewed by every write that can change what anyone may do."""
+	return tokens("")[1]
+
+
 def entry_count() -> int:
 	"""Entries the index holds (expired ones included until the next store prunes them)."""
 	return int(frappe.cache.zcard(frappe.cache.make_key(keys.INDEX_KEY)))
@@ -324,3 +330,50 @@ def _flush_pending() -> None:
 
 def _drop_pending() -> None:
 	setattr(frappe.local, _PENDING, None)
+
+
+# ---------------------------------------------------------------- tools/list results
+
+TOOLS_LIST_TTL = 600
+
+
+def tools_list_cache(user: str, policy, settings):
+	"""The serialized tools/list result of this user under this policy: building it for a profile with
+	many DocTypes costs hundreds of ms (meta, permissions, schemas, the SDK's serialization), reading
+	it back one Redis GET. The permission epoch changes with profiles, Settings, roles, DocPerms and
+	schema edits, so a changed list is never served."""
+	from erpnext_mcp import __version__
+	from erpnext_mcp.server.http import ListCache
+
+	material = json.dumps(
+		[
+			user,
+			sorted(frappe.get_roles(user)),
+			keys.policy_fingerprint(policy),
+			permission_epoch(),
+			[
+				settings.per_doctype_tools,
+				settings.max_per_doctype_tools,
+				settings.max_page_length,
+				settings.default_page_length,
+			],
+			__version__,
+		],
+		default=str,
+	)
+	key = "erpnext_mcp:tools_list:" + hashlib.sha256(material.encode()).hexdigest()
+
+	def get(k: str) -> str | None:
+		try:
+			value = frappe.cache.get(frappe.cache.make_key(k))
+		except Exception:
+			return None
+		return value.decode() if value is not None else None
+
+	def put(k: str, text: str) -> None:
+		try:
+			frappe.cache.set(frappe.cache.make_key(k), text.encode(), ex=TOOLS_LIST_TTL)
+		except Exception:
+			_logger().warning("tools/list result not cached", exc_info=True)
+
+	return ListCache(key=key, get=get, put=put)

@@ -42,6 +42,8 @@ ERPNEXT_PTYPES = (
 )
 IDEMPOTENCY_TTL = 24 * 3600
 SAVEPOINT = "erpnext_mcp_tool_call"
+# DocTypeInfo per (site, DocType, parent, roles, permission epoch, schema version): see describe().
+_DESCRIBED: dict[tuple, DocTypeInfo] = {}
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
@@ -102,6 +104,8 @@ class FrappeBackend:
 	def __init__(self):
 		self.user = frappe.session.user
 		self._meta_cache: dict[tuple[str, str | None], DocTypeInfo] = {}
+		self._epoch: str | None = None
+		self._role_perms: dict[str, dict[str, bool]] = {}
 
 	# ---------------------------------------------------------------- identity
 	def caller(self) -> dict[str, Any]:
@@ -148,11 +152,49 @@ class FrappeBackend:
 		key = (doctype, parenttype)
 		if key in self._meta_cache:
 			return self._meta_cache[key]
-		if not isinstance(doctype, str) or not frappe.db.exists("DocType", doctype):
+		if not isinstance(doctype, str) or not doctype:
 			raise NotFound(
 				f'DocType "{doctype}" does not exist. Call list_doctypes to see the DocTypes you may use.'
 			)
-		meta = frappe.get_meta(doctype)
+		try:
+			meta = frappe.get_meta(doctype)
+		except frappe.DoesNotExistError:
+			raise NotFound(
+				f'DocType "{doctype}" does not exist. Call list_doctypes to see the DocTypes you may use.'
+			)
+		finally:
+			frappe.local.message_log = []
+		roles = tuple(sorted(frappe.get_roles(self.user)))
+		if self._epoch is None:
+			from erpnext_mcp.data.cache import permission_epoch
+
+			self._epoch = permission_epoch()
+		# Built once per process for each (DocType, roles, permissions, schema) and reused: the
+		# permission epoch changes with DocPerms, roles and users, `modified` with the schema.
+		process_key = (
+			frappe.local.site,
+			doctype,
+			parenttype,
+			roles,
+			self._epoch,
+			str(meta.modified),
+			self.user == "Administrator",
+		)
+		info = _DESCRIBED.get(process_key)
+		if info is None:
+			info = self._build_info(meta, doctype, parenttype)
+			if len(_DESCRIBED) > 2000:
+				_DESCRIBED.clear()
+			_DESCRIBED[process_key] = info
+		self._meta_cache[key] = info
+		if not info.children_ready:
+			for f in info.fields:
+				if f.is_table and f.options:
+					info.children[f.fieldname] = self.describe(f.options, parenttype=doctype)
+			info.children_ready = True
+		return info
+
+	def _build_info(self, meta, doctype: str, parenttype: str | None) -> DocTypeInfo:
 		read_levels = set(meta.get_permlevel_access("read", parenttype=parenttype, user=self.user))
 		if self.user == "Administrator":
 			read_levels = {df.permlevel for df in meta.fields} | {0}
@@ -184,22 +226,28 @@ class FrappeBackend:
 			all_fieldnames=frozenset(
 				df.fieldname for df in meta.fields if df.fieldtype not in LAYOUT_FIELDTYPES
 			),
+			name_set_by_user=(meta.autoname or "").lower() == "prompt",
 		)
 		write_levels = set(meta.get_permlevel_access("write", parenttype=parenttype, user=self.user))
 		if self.user == "Administrator":
 			write_levels = read_levels
 		info.writable_fieldnames = frozenset(f.fieldname for f in fields if f.permlevel in write_levels)
-		self._meta_cache[key] = info
-		for f in fields:
-			if f.is_table and f.options:
-				info.children[f.fieldname] = self.describe(f.options, parenttype=doctype)
 		return info
 
 	def erpnext_permissions(self, doctype: str) -> dict[str, bool]:
+		"""ERPNext's DocType-level answer from the role permissions Frappe evaluates for has_permission:
+		one evaluation per DocType (tools/list asks this for every DocType of the profile). Data access
+		itself still goes through frappe.has_permission / get_list / get_doc on every call."""
 		self.describe(doctype)
-		return {
-			ptype: bool(frappe.has_permission(doctype, ptype, user=self.user)) for ptype in ERPNEXT_PTYPES
-		}
+		if doctype not in self._role_perms:
+			from frappe.permissions import get_role_permissions
+
+			perms = get_role_permissions(frappe.get_meta(doctype), user=self.user)
+			owner = perms.get("if_owner") or {}
+			self._role_perms[doctype] = {
+				ptype: bool(perms.get(ptype) or owner.get(ptype)) for ptype in ERPNEXT_PTYPES
+			}
+		return dict(self._role_perms[doctype])
 
 	def _require(self, doctype: str, ptype: str) -> None:
 		if not frappe.has_permission(doctype, ptype, user=self.user):

@@ -76,8 +76,24 @@ def profile_from_doc(doc, via: str) -> Profile:
 
 
 def profiles_for(user: str) -> list[Profile]:
-	"""Enabled profiles naming the user or one of their roles; else Settings' default profile."""
+	"""Enabled profiles naming the user or one of their roles; else Settings' default profile.
+
+	Cached in Redis per user under the permission epoch, which every write to profiles, Settings,
+	users and roles renews (data/cache.py), so a change in Desk applies to the next request."""
+	from erpnext_mcp.data.cache import permission_epoch
+
+	key = f"erpnext_mcp:profiles:{permission_epoch()}:{user}"
+	cached = frappe.cache.get_value(key)
+	if cached is not None:
+		return cached
+	profiles = _load_profiles(user)
+	frappe.cache.set_value(key, profiles, expires_in_sec=600)
+	return profiles
+
+
+def _load_profiles(user: str) -> list[Profile]:
 	roles = set(frappe.get_roles(user))
+	# The app's own configuration tables, read to decide; not documents read on the caller's behalf.
 	by_user = set(
 		frappe.get_all(
 			"MCP Profile User", filters={"user": user, "parenttype": "MCP Permission Profile"}, pluck="parent"

@@ -162,6 +162,44 @@ def _as_jsonrpc(resp: HttpResponse, request_id) -> HttpResponse:
 	return jsonrpc_error(resp.status, -32600 if resp.status != 403 else -32000, text, extra, request_id)
 
 
+@dataclass
+class ListCache:
+	"""Where a caller's serialized tools/list result waits for the next identical request (Redis on a
+	site). `key` must already say everything the list depends on (user, roles, policy, permission
+	epoch, settings); the revision and cursor are added here."""
+
+	key: str
+	get: Callable[[str], str | None]
+	put: Callable[[str, str], None]
+
+
+def _plain_tools_list(req: HttpRequest, envelope: dict[str, Any]) -> str | None:
+	"""The cache key suffix for a handshake-era tools/list request that no transport check could fail
+	(the SDK answers anything else, so only this exact shape may skip it); None otherwise."""
+	if envelope.get("method") != "tools/list" or envelope.get("jsonrpc") != "2.0":
+		return None
+	request_id = envelope.get("id")
+	if isinstance(request_id, bool) or not isinstance(request_id, (int, str)):
+		return None
+	if set(envelope) - {"jsonrpc", "id", "method", "params"}:
+		return None
+	params = envelope.get("params") or {}
+	if not isinstance(params, dict) or set(params) - {"cursor"}:
+		return None
+	cursor = params.get("cursor")
+	if cursor is not None and not isinstance(cursor, str):
+		return None
+	version = req.headers.get(sdk.PROTOCOL_VERSION_HEADER) or sdk.DEFAULT_HTTP_VERSION
+	if version not in sdk.HANDSHAKE_VERSIONS:
+		return None
+	if not req.headers.get("content-type", "").lower().startswith("application/json"):
+		return None
+	accept = req.headers.get("accept", "")
+	if "application/json" not in accept or "text/event-stream" not in accept:
+		return None
+	return f"{sdk.SDK_VERSION}:{version}:{cursor or ''}"
+
+
 def serve(
 	req: HttpRequest,
 	*,
@@ -169,6 +207,7 @@ def serve(
 	authenticated: bool,
 	www_authenticate: str,
 	make_state: Callable[[str], CallState],
+	list_cache: ListCache | None = None,
 ) -> tuple[HttpResponse, CallState | None]:
 	"""Answer one HTTP request to the MCP endpoint; also returns the CallState (for the audit record)."""
 	if req.method.upper() != "POST":
@@ -195,9 +234,25 @@ def serve(
 			200, -32601, f"Method not found: {str(envelope.get('method'))[:100]}", request_id=request_id
 		), None
 	state = make_state(sdk.negotiated_version(req.headers))
+	cache_key = None
+	if list_cache is not None and (suffix := _plain_tools_list(req, envelope)):
+		cache_key = f"{list_cache.key}:{suffix}"
+		cached = list_cache.get(cache_key)
+		if cached is not None:
+			# The SDK's own answer to this same request, kept from the first time; only the id differs.
+			state.audit["method"] = "tools/list"
+			body = f'{{"jsonrpc":"2.0","id":{json.dumps(envelope["id"])},"result":{cached}}}'
+			return HttpResponse(200, {"Content-Type": "application/json"}, body.encode()), state
 	token = context.activate(state)
 	try:
 		resp = anyio.run(_exchange, req, list(settings.allowed_origins))
 	finally:
 		context.deactivate(token)
+	if cache_key is not None and resp.status == 200:
+		try:
+			result = json.loads(resp.body).get("result")
+		except (ValueError, AttributeError):
+			result = None
+		if isinstance(result, dict) and "tools" in result:
+			list_cache.put(cache_key, json.dumps(result, separators=(",", ":"), ensure_ascii=False))
 	return _as_jsonrpc(resp, request_id), state

@@ -165,7 +165,8 @@ def _field_list(enum: list[str] | None = None) -> dict[str, Any]:
 		"type": "array",
 		"items": items,
 		"maxItems": 100,
-		"description": 'Fieldnames to return; omit for the default columns. "name" is always included.',
+		"description": 'Fieldnames to return; omit for the default columns. "name" is always included. '
+		"The same fieldnames may be used in filters and order_by.",
 	}
 
 
@@ -1113,16 +1114,15 @@ def doctype_tools(
 	]
 	label = info.name
 	by_name = {f.fieldname: f for f in info.fields}
-	row_schema = {
-		"type": "object",
-		"properties": {
-			v: _field_schema(by_name[v])
-			if v in by_name
-			else _STANDARD_SCHEMA.get(v, {"type": ["string", "null"]})
-			for v in visible
-		},
-		"required": ["name"],
-	}
+
+	def row_property(fieldname: str) -> dict[str, Any]:
+		if fieldname in by_name:
+			schema = _field_schema(by_name[fieldname])
+			schema.pop("description", None)  # the input schemas carry the labels; keep tools/list lean
+			return schema
+		return _STANDARD_SCHEMA.get(fieldname, {"type": ["string", "null"]})
+
+	row_schema = {"type": "object", "properties": {v: row_property(v) for v in visible}, "required": ["name"]}
 	list_out = {
 		**LIST_OUT,
 		"properties": {**LIST_OUT["properties"], "documents": {"type": "array", "items": row_schema}},
@@ -1150,8 +1150,8 @@ def doctype_tools(
 				_obj(
 					{
 						"fields": _field_list(visible),
-						"filters": _filters_arg(visible),
-						"order_by": _order_by_arg(visible),
+						"filters": _filters_arg(),
+						"order_by": _order_by_arg(),
 						"limit": _limit_arg(s.max_page_length, s.default_page_length),
 						"start": START_ARG,
 					}
@@ -1179,7 +1179,7 @@ def doctype_tools(
 					{
 						"query": {"type": "string", "minLength": 1, "maxLength": 140},
 						"fields": _field_list(visible),
-						"filters": _filters_arg(visible),
+						"filters": _filters_arg(),
 						"limit": _limit_arg(s.max_page_length, s.default_page_length),
 						"start": START_ARG,
 					},

@@ -509,3 +509,34 @@ class TestProfileResolution(IntegrationTestCase):
 		self.assertNotIn(
 			"off", InProcessClient(SALES_MANAGER).call("test_connection")["structuredContent"]["profiles"]
 		)
+
+
+class TestToolsListCache(IntegrationTestCase):
+	"""tools/list answers come from Redis after the first request: a profile change shows at once."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		for email, roles in TEST_USERS.items():
+			ensure_user(email, roles)
+		for name in frappe.get_all("MCP Permission Profile", pluck="name"):
+			frappe.delete_doc("MCP Permission Profile", name, ignore_permissions=True, force=True)
+		enable_mcp(allowed_origins="", default_profile=None)
+
+	def test_profile_change_reaches_the_next_tools_list(self):
+		ensure_profile("list cache", users=[SALES_USER], rules=[rule("Customer")])
+		client = InProcessClient(SALES_USER)
+		first = [t["name"] for t in client.tools()]
+		self.assertEqual(first, [t["name"] for t in client.tools()])  # second answer: from the cache
+		self.assertNotIn("create_customer_document", first)
+		ensure_profile("list cache", users=[SALES_USER], rules=[rule("Customer", "read,create")])
+		self.assertIn("create_customer_document", [t["name"] for t in client.tools()])
+
+	def test_cached_answer_carries_the_new_request_id(self):
+		ensure_profile("list cache", users=[SALES_USER], rules=[rule("Customer")])
+		client = InProcessClient(SALES_USER)
+		client.tools()
+		response = client.post({"jsonrpc": "2.0", "id": "abc-42", "method": "tools/list"})
+		body = response.json()
+		self.assertEqual(body["id"], "abc-42")
+		self.assertIn("list_customer_documents", [t["name"] for t in body["result"]["tools"]])

@@ -703,6 +703,15 @@ erpnext_mcp.profile.condition_options = function (frm, cdt, cdn) {
 				.map((df) => ({ label: `${__(df.label || df.fieldname)} (${df.fieldname})`, value: df.fieldname })),
 			...P.STANDARD_FIELDS.map(([f, label]) => ({ label: `${__(label)} (${f})`, value: f })),
 		];
-		frm.fields_dict.conditions.grid.update_docfield_property("fieldname", "options", options);
+		const grid = frm.fields_dict.conditions.grid;
+		grid.update_docfield_property("fieldname", "options", options);
+		// The row's own controls (in the grid and in the row form) take the row's DocType's fields.
+		const grid_row = grid.grid_rows_by_docname[cdn];
+		for (const field of [
+			grid_row && grid_row.on_grid_fields_dict && grid_row.on_grid_fields_dict.fieldname,
+			grid_row && grid_row.grid_form && grid_row.grid_form.fields_dict && grid_row.grid_form.fields_dict.fieldname,
+		]) {
+			if (field && field.set_data) field.set_data(options);
+		}
 	});
 };
