@@ -21,7 +21,8 @@ def goto(page: Page, route: str) -> None:
 def settle(page: Page) -> None:
 	"""No freeze overlay and no request in flight (Desk's own counter)."""
 	page.wait_for_function(
-		"() => !document.querySelector('.freeze:not(.hide)') && !(frappe.request && frappe.request.ajax_count > 0)"
+		"""() => ![...document.querySelectorAll('.freeze')].some((e) => e.offsetParent !== null)
+			&& !(frappe.request && frappe.request.ajax_count > 0)"""
 	)
 	page.wait_for_timeout(300)
 

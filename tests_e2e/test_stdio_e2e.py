@@ -65,3 +65,39 @@ def test_stdio_refuses_unknown_and_administrator_users(site):
 		assert result.returncode != 0
 		assert words in result.stderr
 		assert result.stdout == ""
+
+
+def test_stdio_calls_are_in_the_audit_log(site):
+	"""Same audit as over HTTP: one record per tool call, transport STDIO, the user, tool and result."""
+	import json
+
+	import httpx
+	from mcp.client.stdio import stdio_client
+
+	async def go():
+		async with stdio_client(_params(site, "mcp-sales@example.com")) as (r, w), ClientSession(r, w) as s:
+			await s.initialize()
+			await s.call_tool("get_generic_document", {"doctype": "Customer", "name": site["customer"]})
+			await s.call_tool("get_generic_document", {"doctype": "Supplier", "name": site["supplier"]})
+
+	asyncio.run(asyncio.wait_for(go(), 120))
+	base = site["url"].split("/api/method/")[0]
+	r = httpx.get(
+		f"{base}/api/resource/MCP Audit Log",
+		params={
+			"filters": json.dumps(
+				[["user", "=", "mcp-sales@example.com"], ["http_method", "=", "STDIO"], ["tool", "is", "set"]]
+			),
+			"fields": json.dumps(["tool", "document_type", "document_names", "result", "http_method"]),
+			"order_by": "creation desc",
+			"limit_page_length": 2,
+		},
+		headers={"Authorization": site["auditor"], "X-Frappe-Site-Name": site["host"]},
+	)
+	assert r.status_code == 200, r.text
+	rows = list(reversed(r.json()["data"]))
+	assert [(x["tool"], x["document_type"], x["result"]) for x in rows] == [
+		("get_generic_document", "Customer", "Allowed"),
+		("get_generic_document", "Supplier", "Denied"),
+	], rows
+	assert rows[0]["document_names"] == site["customer"]
