@@ -48,10 +48,15 @@ start_gunicorn() {
 DESK_GUNICORN_PID=""
 _LIB_DEV="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 start_desk_gunicorn() {
+	if curl -s -o /dev/null "http://127.0.0.1:$1/"; then
+		echo "port $1 is in use: set ERPNEXT_MCP_DESK_PORT to a free port"
+		return 1
+	fi
 	ERPNEXT_MCP_SITE="$SITE" "$BENCH/env/bin/gunicorn" -b "127.0.0.1:$1" -w 2 --threads 4 -t 120 \
 		--chdir "$BENCH/sites" --pythonpath "$_LIB_DEV" desk_wsgi:application >"$STATE/gunicorn-desk.log" 2>&1 &
 	DESK_GUNICORN_PID=$!
 	for _ in $(seq 60); do
+		kill -0 "$DESK_GUNICORN_PID" 2>/dev/null || break
 		curl -sf "http://127.0.0.1:$1/api/method/ping" >/dev/null && return 0
 		sleep 0.5
 	done

@@ -185,3 +185,18 @@ def test_two_users_never_share_a_key(u1, u2):
 		assert cache_key.entry_key(**{**KEY_ARGS, "user": u1}) != cache_key.entry_key(
 			**{**KEY_ARGS, "user": u2}
 		)
+
+
+def test_token_scope_changes_the_policy_fingerprint():
+	from erpnext_mcp.data.cache_key import policy_fingerprint
+	from erpnext_mcp.policy import Profile, Rule, resolve
+	from erpnext_mcp.policy.token_scope import narrow
+
+	policy = resolve(
+		[Profile(name="p", rules=(Rule(doctype="Customer", operations=frozenset({"read", "create"})),))]
+	)
+	read_only = narrow(policy, frozenset({"read"}), "mcp:read")
+	assert policy_fingerprint(policy) != policy_fingerprint(read_only)
+	assert policy_fingerprint(read_only) == policy_fingerprint(
+		narrow(policy, frozenset({"read"}), "mcp:read")
+	)

@@ -107,7 +107,9 @@ def test_two_minute_read_only_customer_profile(page, screenshots, data):
 	assert elapsed < 120
 
 
-def add_condition_with_filter(page, doctype: str, applies_to: str, field_label: str, condition: str, value):
+def add_condition_with_filter(
+	page, doctype: str, applies_to: str, field_label: str, condition: str, value, screenshots=None
+):
 	page.locator(".frappe-control[data-fieldname='conditions'] .btn-custom").filter(has_text="Add Condition").click()
 	dialog = page.locator(".modal:visible").filter(has=page.locator(".mcp-condition"))
 	expect(dialog).to_be_visible()
@@ -118,6 +120,8 @@ def add_condition_with_filter(page, doctype: str, applies_to: str, field_label: 
 	pick_awesomplete(page, field, field_label)
 	dialog.locator("select.condition").select_option(condition)
 	value(dialog.locator(".filter-field"))
+	if screenshots:
+		shot(page, screenshots, "profile-condition")
 	dialog.locator(".modal-footer .btn-primary").click()
 	expect(dialog).to_be_hidden()
 
@@ -140,9 +144,10 @@ def test_profile_editor_pickers_condition_validation_and_test(page, screenshots,
 	picker = page.locator(".modal:visible").filter(has=page.locator(".mcp-picker-list"))
 	expect(picker.locator("input[data-fieldname='items']")).to_be_attached()
 	expect(picker.locator(".mcp-picker-item").filter(has_text="Customer").filter(has_text="customer").first).to_be_visible()
+	shot(page, screenshots, "profile-field-picker")
 	picker.locator(".mcp-picker-search").fill("grand")
 	expect(picker.locator(".mcp-picker-item:visible").filter(has_text="grand_total").first).to_be_visible()
-	shot(page, screenshots, "profile-field-picker")
+	expect(picker.locator(".mcp-picker-item:visible").filter(has_text="customer_name")).to_have_count(0)
 	picker.locator(".btn-modal-close, .modal-header .close").first.click()
 	expect(picker).to_be_hidden()
 	page.keyboard.press("Escape")
@@ -151,7 +156,13 @@ def test_profile_editor_pickers_condition_validation_and_test(page, screenshots,
 
 	# A condition made with Frappe's filter widgets: Customer "Disabled" = No, as a row filter on Read.
 	add_condition_with_filter(
-		page, "Customer", "Read", "Disabled", "=", lambda area: area.locator("select").select_option("No")
+		page,
+		"Customer",
+		"Read",
+		"Disabled",
+		"=",
+		lambda area: area.locator("select").select_option("No"),
+		screenshots,
 	)
 	row = page.evaluate("() => cur_frm.doc.conditions[0]")
 	assert (row["document_type"], row["applies_to"], row["fieldname"], row["operator"], str(row["value"])) == (
@@ -219,6 +230,10 @@ def test_profile_editor_pickers_condition_validation_and_test(page, screenshots,
 
 
 def test_audit_list_filters_indicators_and_links(page, screenshots, data):
+	# An auditor's wide screen: Desk shows every list column from 1920 px, in its full-width layout.
+	page.set_viewport_size({"width": 1920, "height": 1000})
+	goto(page, "mcp-audit-log")
+	page.evaluate("() => localStorage.setItem('container_fullwidth', 'true')")
 	goto(page, f"mcp-audit-log?user={data['user']}")
 	filters = page.locator(".standard-filter-section")
 	for fieldname in ("timestamp", "user", "result", "document_type", "tool", "operation", "remote_ip"):

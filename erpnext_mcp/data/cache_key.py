@@ -63,7 +63,12 @@ def policy_fingerprint(policy: EffectivePolicy) -> str:
 		if found is not None:
 			profile, rule = found
 			rules.append({"profile": profile.name, "rule": _rule(rule)})
-	text = json.dumps({"profiles": list(policy.profile_names), "rules": rules}, sort_keys=True)
+	# A token's scope narrows the same rules (policy/token_scope.py): it is part of the policy too.
+	granted = getattr(policy, "granted_operations", None)
+	scope = sorted(granted) if granted is not None else None
+	text = json.dumps(
+		{"profiles": list(policy.profile_names), "rules": rules, "scope": scope}, sort_keys=True
+	)
 	return hashlib.sha256(text.encode()).hexdigest()
 
 

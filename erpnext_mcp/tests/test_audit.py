@@ -314,7 +314,7 @@ class TestAudit(IntegrationTestCase):
 		queue = f"erpnext_mcp:audit:test-queue:{client.marker}"
 		with (
 			mock.patch.object(audit, "PENDING_KEY", queue),
-			mock.patch.object(MCPAuditLog, "insert", side_effect=frappe.ValidationError("DB says no")),
+			mock.patch.object(MCPAuditLog, "db_insert", side_effect=frappe.ValidationError("DB says no")),
 		):
 			answer = client.rpc("tools/list")
 		self.assertIn("result", answer)  # the request itself was not disturbed

@@ -13,6 +13,7 @@ frappe.listview_settings["MCP Permission Profile"] = {
 				fields: [
 					{ fieldname: "profile_name", fieldtype: "Data", label: __("Profile Name"), reqd: 1 },
 					{ fieldname: "roles", fieldtype: "Small Text", label: __("Roles (one per line)") },
+					{ fieldname: "users", fieldtype: "Small Text", label: __("Users (one per line)") },
 					{
 						fieldname: "config",
 						fieldtype: "Code",
