@@ -8,9 +8,8 @@ to ERPNEXT_MCP_SITE. Start it with gunicorn's --chdir BENCH/sites (see dev/lib.s
 
 import os
 
-from werkzeug.middleware.shared_data import SharedDataMiddleware
-
 import frappe.app
+from werkzeug.middleware.shared_data import SharedDataMiddleware
 
 SITE = os.environ.get("ERPNEXT_MCP_SITE", "mcp.localhost")
 SITES = os.path.abspath(os.environ.get("ERPNEXT_MCP_SITES_PATH", "."))

@@ -30,14 +30,18 @@ def settle(page: Page) -> None:
 def shot(page: Page, folder: Path, name: str, *, full_page: bool = False) -> Path:
 	path = folder / f"{name}.png"
 	# Toasts ("Saved") would cover what the screenshot is for.
-	page.evaluate("() => document.querySelectorAll('#alert-container .desk-alert').forEach((e) => e.remove())")
+	page.evaluate(
+		"() => document.querySelectorAll('#alert-container .desk-alert').forEach((e) => e.remove())"
+	)
 	page.screenshot(path=str(path), full_page=full_page)
 	return path
 
 
 def control(page: Page, fieldname: str, scope: str = ""):
 	"""A form control's input by fieldname (scope: a CSS prefix such as a dialog's or grid row's)."""
-	return page.locator(f"{scope} .frappe-control[data-fieldname='{fieldname}'] :is(input, textarea, select)").first
+	return page.locator(
+		f"{scope} .frappe-control[data-fieldname='{fieldname}'] :is(input, textarea, select)"
+	).first
 
 
 def pick_awesomplete(page: Page, input_locator, text: str, option: str | None = None) -> None:

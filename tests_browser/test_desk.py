@@ -64,14 +64,20 @@ def test_workspace_shows_endpoint_guide_cards_and_chart(page, screenshots, data)
 	block = page.locator("[data-mcp-url]")  # inside the custom block's shadow root
 	expect(block).to_have_text(page.base + ENDPOINT_PATH)
 	for label in ("Calls Today", "Denials Today", "Active Profiles"):
-		expect(page.locator(".number-card .widget-title, .widget.number-widget-box").filter(has_text=label).first).to_be_visible()
-	expect(page.locator(".widget.dashboard-widget-box").filter(has_text="MCP Calls and Denials per Day")).to_be_visible()
+		expect(
+			page.locator(".number-card .widget-title, .widget.number-widget-box").filter(has_text=label).first
+		).to_be_visible()
+	expect(
+		page.locator(".widget.dashboard-widget-box").filter(has_text="MCP Calls and Denials per Day")
+	).to_be_visible()
 	for text in ("MCP Inspector", "Cursor", "Claude Code", "erpnext-mcp stdio"):
 		expect(page.locator(".mcp-guide").filter(has_text=text)).to_be_visible()
 	for label in ("MCP Settings", "Permission Profiles", "Audit Log"):
 		expect(page.locator(".shortcut-widget-box").filter(has_text=label).first).to_be_visible()
 	page.locator(".mcp-copy").click()
 	assert page.evaluate("navigator.clipboard.readText()") == page.base + ENDPOINT_PATH
+	page.set_viewport_size({"width": 1440, "height": 1560})  # the whole workspace, chart included
+	page.mouse.click(5, 400)  # focus away from the copy button
 	page.wait_for_timeout(1500)  # let the chart draw
 	shot(page, screenshots, "workspace")
 
@@ -110,7 +116,9 @@ def test_two_minute_read_only_customer_profile(page, screenshots, data):
 def add_condition_with_filter(
 	page, doctype: str, applies_to: str, field_label: str, condition: str, value, screenshots=None
 ):
-	page.locator(".frappe-control[data-fieldname='conditions'] .btn-custom").filter(has_text="Add Condition").click()
+	page.locator(".frappe-control[data-fieldname='conditions'] .btn-custom").filter(
+		has_text="Add Condition"
+	).click()
 	dialog = page.locator(".modal:visible").filter(has=page.locator(".mcp-condition"))
 	expect(dialog).to_be_visible()
 	dialog.locator("select[data-fieldname='document_type']").select_option(doctype)
@@ -143,7 +151,9 @@ def test_profile_editor_pickers_condition_validation_and_test(page, screenshots,
 	page.locator(".grid-row-open .mcp-pick-fields[data-target='allowed_fields']").click()
 	picker = page.locator(".modal:visible").filter(has=page.locator(".mcp-picker-list"))
 	expect(picker.locator("input[data-fieldname='items']")).to_be_attached()
-	expect(picker.locator(".mcp-picker-item").filter(has_text="Customer").filter(has_text="customer").first).to_be_visible()
+	expect(
+		picker.locator(".mcp-picker-item").filter(has_text="Customer").filter(has_text="customer").first
+	).to_be_visible()
 	shot(page, screenshots, "profile-field-picker")
 	picker.locator(".mcp-picker-search").fill("grand")
 	expect(picker.locator(".mcp-picker-item:visible").filter(has_text="grand_total").first).to_be_visible()
@@ -165,7 +175,13 @@ def test_profile_editor_pickers_condition_validation_and_test(page, screenshots,
 		screenshots,
 	)
 	row = page.evaluate("() => cur_frm.doc.conditions[0]")
-	assert (row["document_type"], row["applies_to"], row["fieldname"], row["operator"], str(row["value"])) == (
+	assert (
+		row["document_type"],
+		row["applies_to"],
+		row["fieldname"],
+		row["operator"],
+		str(row["value"]),
+	) == (
 		"Customer",
 		"Read",
 		"disabled",
@@ -178,8 +194,20 @@ def test_profile_editor_pickers_condition_validation_and_test(page, screenshots,
 	page.evaluate("() => window.scrollTo(0, 0)")
 	shot(page, screenshots, "profile-editor", full_page=True)
 
-	# A bad condition typed into the grid by hand is refused with a message that says why.
+	# A saved condition opens again in the same widgets, with its field, condition and value.
 	conditions = page.locator(".frappe-control[data-fieldname='conditions']")
+	conditions.locator(".grid-body .grid-row[data-idx='1'] .btn-open-row").click()
+	page.locator(".grid-row-open .mcp-edit-condition").click()
+	edit = page.locator(".modal:visible").filter(has=page.locator(".mcp-condition"))
+	expect(edit.locator(".fieldname-select-area input")).to_have_value("Disabled")
+	expect(edit.locator("select.condition")).to_have_value("=")
+	expect(edit.locator(".filter-field select")).to_have_value("No")
+	edit.locator(".btn-modal-close, .modal-header .close").first.click()
+	expect(edit).to_be_hidden()
+	if page.locator(".grid-row-open").count():
+		page.locator(".grid-row-open .grid-collapse-row").first.click()
+
+	# A bad condition typed into the grid by hand is refused with a message that says why.
 	add_row(conditions)
 	bad = conditions.locator(".grid-body .grid-row").last
 	bad.locator(".col[data-fieldname='document_type']").click()
@@ -243,6 +271,25 @@ def test_audit_list_filters_indicators_and_links(page, screenshots, data):
 	expect(rows.filter(has=page.locator(".indicator-pill.green")).first).to_be_visible()
 	shot(page, screenshots, "audit-list")
 
+	# The time range narrows the list: today keeps the records, a day last year shows none.
+	set_range = "(r) => cur_list.page.fields_dict.timestamp.set_value(r)"
+	page.evaluate(f"() => ({set_range})([frappe.datetime.get_today(), frappe.datetime.get_today()])")
+	settle(page)
+	expect(rows.first).to_be_visible()
+	page.evaluate(f"() => ({set_range})(['2025-01-01', '2025-01-02'])")
+	settle(page)
+	expect(rows).to_have_count(0)
+	page.evaluate(f"() => ({set_range})(null)")
+	settle(page)
+	# Show → Today: a one-click filter.
+	page.locator(".inner-group-button[data-label='Show'] > button").click()
+	page.locator(".inner-group-button[data-label='Show'] .dropdown-item").filter(has_text="Today").click()
+	settle(page)
+	expect(
+		page.locator(".filter-selector .filter-label, .filter-button .button-label").first
+	).to_contain_text("1")
+	expect(rows.first).to_be_visible()
+
 	# The auditor's filter: only what was refused.
 	result = filters.locator("select[data-fieldname='result']")
 	result.select_option("Denied")
@@ -262,5 +309,7 @@ def test_audit_list_filters_indicators_and_links(page, screenshots, data):
 	settle(page)
 	expect(page.locator(".form-message, .form-intro").filter(has_text=data["customer"]).first).to_be_visible()
 	page.locator(".inner-group-button[data-label='Open'] > button").click()
-	expect(page.locator(".inner-group-button[data-label='Open'] .dropdown-item").filter(has_text="User")).to_be_visible()
+	expect(
+		page.locator(".inner-group-button[data-label='Open'] .dropdown-item").filter(has_text="User")
+	).to_be_visible()
 	shot(page, screenshots, "audit-record")

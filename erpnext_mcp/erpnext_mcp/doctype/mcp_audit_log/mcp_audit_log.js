@@ -29,7 +29,10 @@ frappe.ui.form.on("MCP Audit Log", {
 		if (frm.doc.document_type && names.length) {
 			const links = names
 				.slice(0, 20)
-				.map((n) => `<a href="/app/${frappe.router.slug(frm.doc.document_type)}/${encodeURIComponent(n)}">${frappe.utils.escape_html(n)}</a>`)
+				.map((n) => {
+					const href = `/app/${frappe.router.slug(frm.doc.document_type)}/${encodeURIComponent(n)}`;
+					return `<a href="${href}">${frappe.utils.escape_html(n)}</a>`;
+				})
 				.join(", ");
 			frm.set_intro(`${__("Documents")}: ${links}${names.length > 20 ? " …" : ""}`, "blue");
 		} else {

@@ -41,10 +41,14 @@ frappe.listview_settings["MCP Audit Log"] = {
 	},
 	// One click from a record to what it names: the Error Log of a failure, the document it touched.
 	button: {
-		show: (doc) => !!doc.error_log || (!!doc.document_type && !!doc.document_names && !doc.document_names.includes("\n")),
+		show: (doc) =>
+			!!doc.error_log ||
+			(!!doc.document_type && !!doc.document_names && !doc.document_names.includes("\n")),
 		get_label: (doc) => (doc.error_log ? __("Error Log") : __("Open")),
 		get_description: (doc) =>
-			doc.error_log ? __("Open Error Log {0}", [doc.error_log]) : __("Open {0} {1}", [doc.document_type, doc.document_names]),
+			doc.error_log
+				? __("Open Error Log {0}", [doc.error_log])
+				: __("Open {0} {1}", [doc.document_type, doc.document_names]),
 		action: (doc) =>
 			doc.error_log
 				? frappe.set_route("Form", "Error Log", doc.error_log)

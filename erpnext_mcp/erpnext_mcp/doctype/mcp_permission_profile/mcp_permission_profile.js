@@ -8,7 +8,16 @@
 frappe.provide("erpnext_mcp.profile");
 
 Object.assign(erpnext_mcp.profile, {
-	LAYOUT_TYPES: ["Section Break", "Column Break", "Tab Break", "HTML", "Button", "Heading", "Fold", "Image"],
+	LAYOUT_TYPES: [
+		"Section Break",
+		"Column Break",
+		"Tab Break",
+		"HTML",
+		"Button",
+		"Heading",
+		"Fold",
+		"Image",
+	],
 	// The engine's own: data/backend.py STANDARD_FIELDS (name is always returned, never picked).
 	STANDARD_FIELDS: [
 		["owner", "Created By", "Link"],
@@ -151,7 +160,13 @@ Object.assign(erpnext_mcp.profile, {
 							const blocked = elsewhere.has(it.fieldname);
 							return `<label class="mcp-picker-item${blocked ? " text-muted" : ""}"
 								data-search="${esc((it.label + " " + it.fieldname).toLowerCase())}"
-								title="${esc(it.table ? __("Its rows travel with the document; add a rule for the child DocType to limit their columns.") : "")}">
+								title="${esc(
+									it.table
+										? __(
+												"Its rows travel with the document; add a rule for the child DocType to limit their columns."
+										  )
+										: ""
+								)}">
 								<input type="checkbox" class="mcp-field-check" data-fieldname="${esc(it.fieldname)}"
 									${chosen.has(it.fieldname) ? "checked" : ""} ${blocked ? "disabled" : ""}>
 								<span class="mcp-picker-label">${esc(it.label)}</span>
@@ -386,7 +401,13 @@ Object.assign(erpnext_mcp.profile, {
 					parent_doctype: doctype,
 					doctype: doctype,
 					filter_fields: [
-						{ fieldname: "name", label: __("ID"), fieldtype: "Link", options: doctype, parent: doctype },
+						{
+							fieldname: "name",
+							label: __("ID"),
+							fieldtype: "Link",
+							options: doctype,
+							parent: doctype,
+						},
 						...own,
 						...standard,
 					],
@@ -507,7 +528,9 @@ Object.assign(erpnext_mcp.profile, {
 					fieldtype: "Dynamic Link",
 					label: __("Document (optional)"),
 					get_options: () => dialog.get_value("ref_doctype"),
-					description: __("Checks the document as the user: their access to it and the value conditions."),
+					description: __(
+						"Checks the document as the user: their access to it and the value conditions."
+					),
 				},
 				{
 					fieldname: "field_name",
@@ -553,7 +576,10 @@ Object.assign(erpnext_mcp.profile, {
 			P.fields_of(doctype).then((fields) => {
 				const options = fields
 					.filter((df) => !P.LAYOUT_TYPES.includes(df.fieldtype))
-					.map((df) => ({ label: `${__(df.label || df.fieldname)} (${df.fieldname})`, value: df.fieldname }));
+					.map((df) => ({
+						label: `${__(df.label || df.fieldname)} (${df.fieldname})`,
+						value: df.fieldname,
+					}));
 				dialog.fields_dict.field_name.set_data(options);
 			});
 		};
@@ -571,18 +597,31 @@ Object.assign(erpnext_mcp.profile, {
 	render_result(dialog, r) {
 		const esc = frappe.utils.escape_html;
 		const pill = (ok) =>
-			`<span class="indicator-pill ${ok ? "green" : "red"}">${ok ? __("Allowed") : __("Denied")}</span>`;
-		const what = [r.operation, __(r.doctype), r.name ? esc(r.name) : null, r.fieldname ? `(${esc(r.fieldname)})` : null]
+			`<span class="indicator-pill ${ok ? "green" : "red"}">${
+				ok ? __("Allowed") : __("Denied")
+			}</span>`;
+		const what = [
+			r.operation,
+			__(r.doctype),
+			r.name ? esc(r.name) : null,
+			r.fieldname ? `(${esc(r.fieldname)})` : null,
+		]
 			.filter(Boolean)
 			.join(" ");
 		const rows = r.layers
 			.map(
-				(layer) => `<tr class="mcp-layer" data-layer="${esc(layer.layer)}" data-allowed="${layer.allowed ? 1 : 0}">
+				(layer) => `<tr class="mcp-layer" data-layer="${esc(layer.layer)}" data-allowed="${
+					layer.allowed ? 1 : 0
+				}">
 					<td>${esc(__(layer.layer))}</td>
 					<td>${pill(layer.allowed)}</td>
 					<td>${esc(layer.detail || "")}${
-						layer.profile ? `<div class="text-muted small">${__("Profile")}: ${esc(layer.profile)}${layer.rule ? ` · ${__("Rule")}: ${esc(layer.rule)}` : ""}</div>` : ""
-					}</td>
+					layer.profile
+						? `<div class="text-muted small">${__("Profile")}: ${esc(layer.profile)}${
+								layer.rule ? ` · ${__("Rule")}: ${esc(layer.rule)}` : ""
+						  }</div>`
+						: ""
+				}</td>
 				</tr>`
 			)
 			.join("");
@@ -602,8 +641,12 @@ Object.assign(erpnext_mcp.profile, {
 					<tbody>${rows}</tbody>
 				</table>
 				<p class="text-muted small">${__("Tested with")}: ${esc(r.mode)}. ${__("Profiles")}: ${
-					esc((r.profiles || []).join(", ")) || __("none")
-				}. ${r.applies ? __("This profile applies {0}.", [esc(r.applies)]) : __("This profile does not apply to this user.")}</p>
+			esc((r.profiles || []).join(", ")) || __("none")
+		}. ${
+			r.applies
+				? __("This profile applies {0}.", [esc(r.applies)])
+				: __("This profile does not apply to this user.")
+		}</p>
 				${notes ? `<ul class="small text-warning">${notes}</ul>` : ""}
 			</div>`);
 	},
@@ -699,8 +742,15 @@ erpnext_mcp.profile.condition_options = function (frm, cdt, cdn) {
 		const options = [
 			{ label: __("ID") + " (name)", value: "name" },
 			...fields
-				.filter((df) => !P.LAYOUT_TYPES.includes(df.fieldtype) && !frappe.model.table_fields.includes(df.fieldtype))
-				.map((df) => ({ label: `${__(df.label || df.fieldname)} (${df.fieldname})`, value: df.fieldname })),
+				.filter(
+					(df) =>
+						!P.LAYOUT_TYPES.includes(df.fieldtype) &&
+						!frappe.model.table_fields.includes(df.fieldtype)
+				)
+				.map((df) => ({
+					label: `${__(df.label || df.fieldname)} (${df.fieldname})`,
+					value: df.fieldname,
+				})),
 			...P.STANDARD_FIELDS.map(([f, label]) => ({ label: `${__(label)} (${f})`, value: f })),
 		];
 		const grid = frm.fields_dict.conditions.grid;
@@ -709,7 +759,10 @@ erpnext_mcp.profile.condition_options = function (frm, cdt, cdn) {
 		const grid_row = grid.grid_rows_by_docname[cdn];
 		for (const field of [
 			grid_row && grid_row.on_grid_fields_dict && grid_row.on_grid_fields_dict.fieldname,
-			grid_row && grid_row.grid_form && grid_row.grid_form.fields_dict && grid_row.grid_form.fields_dict.fieldname,
+			grid_row &&
+				grid_row.grid_form &&
+				grid_row.grid_form.fields_dict &&
+				grid_row.grid_form.fields_dict.fieldname,
 		]) {
 			if (field && field.set_data) field.set_data(options);
 		}
