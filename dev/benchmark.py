@@ -175,46 +175,25 @@ def main() -> int:
 	invoice = DATA["invoice"]
 	rest_get_invoice = rest_get(f"/api/resource/Sales Invoice/{invoice}")
 
-	# 1-2. reads as shipped (the read cache serves repeated identical reads)
-	rows.append(
-		pair(
-			"list 20 Customers, 5 fields, 1 filter (as shipped)",
-			tool("list_generic_documents", list_args()),
-			rest_list,
-			mcp_side=mcp,
-			rest_side=rest,
-		)
-	)
-	rows.append(
-		pair(
-			"get Sales Invoice with items (as shipped)",
+	# 1-2. reads as shipped (the read cache serves repeated identical reads), then with the cache off:
+	# every MCP call runs the query, as REST does
+	reads = [
+		("list 20 Customers, 5 fields, 1 filter", tool("list_generic_documents", list_args()), rest_list),
+		(
+			"get Sales Invoice with items",
 			tool("get_generic_document", {"doctype": "Sales Invoice", "name": invoice}),
 			rest_get_invoice,
-			mcp_side=mcp,
-			rest_side=rest,
-		)
+		),
+	]
+	modes = [("as shipped", {})] + (
+		[("MCP cache off", {"cache_enabled": 0})] if have("cache_enabled") else []
 	)
-	# the same with the read cache off: every MCP call runs the query, like REST does
+	for mode, values in modes:
+		if values:
+			settings(admin, **values)
+		for label, mcp_call, rest_call in reads:
+			rows.append(pair(f"{label} ({mode})", mcp_call, rest_call, mcp_side=mcp, rest_side=rest))
 	if have("cache_enabled"):
-		settings(admin, cache_enabled=0)
-		rows.append(
-			pair(
-				"list 20 Customers (MCP cache off)",
-				tool("list_generic_documents", list_args()),
-				rest_list,
-				mcp_side=mcp,
-				rest_side=rest,
-			)
-		)
-		rows.append(
-			pair(
-				"get Sales Invoice (MCP cache off)",
-				tool("get_generic_document", {"doctype": "Sales Invoice", "name": invoice}),
-				rest_get_invoice,
-				mcp_side=mcp,
-				rest_side=rest,
-			)
-		)
 		settings(admin, cache_enabled=1)
 
 	# 3. create a Customer

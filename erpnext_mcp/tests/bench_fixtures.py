@@ -10,6 +10,7 @@ import frappe
 
 from erpnext_mcp.policy import is_protected
 from erpnext_mcp.tests.e2e_fixtures import api_token
+from erpnext_mcp.tests.test_profiles import make_item
 from erpnext_mcp.tests.utils import ensure_user
 
 BENCH_USER = "mcp-bench@example.com"
@@ -67,17 +68,7 @@ def setup() -> None:
 					"territory": "All Territories",
 				}
 			).insert(ignore_permissions=True)
-	if not frappe.db.exists("Item", ITEM):
-		frappe.get_doc(
-			{
-				"doctype": "Item",
-				"item_code": ITEM,
-				"item_name": "MCP Bench Item",
-				"item_group": frappe.db.get_value("Item Group", {"is_group": 0}, "name"),
-				"stock_uom": "Nos",
-				"is_stock_item": 0,
-			}
-		).insert(ignore_permissions=True)
+	make_item(ITEM)
 	customer = frappe.db.get_value("Customer", {"customer_name": f"{CUSTOMER_PREFIX} 001"})
 	invoice = frappe.db.get_value("Sales Invoice", {"customer": customer, "docstatus": 0})
 	if not invoice:

@@ -60,19 +60,19 @@ ANALYST_SEED = {
 ITEM = "MCP-TEST-ITEM"
 
 
-def make_item() -> str:
-	if not frappe.db.exists("Item", ITEM):
+def make_item(code: str = ITEM) -> str:
+	if not frappe.db.exists("Item", code):
 		frappe.get_doc(
 			{
 				"doctype": "Item",
-				"item_code": ITEM,
-				"item_name": "MCP Test Item",
+				"item_code": code,
+				"item_name": code.replace("-", " ").title(),
 				"item_group": frappe.db.get_value("Item Group", {"is_group": 0}, "name"),
 				"stock_uom": "Nos",
 				"is_stock_item": 0,
 			}
 		).insert(ignore_permissions=True)
-	return ITEM
+	return code
 
 
 def count(doctype, **filters) -> int:
