@@ -13,7 +13,13 @@ _db_ping() {
 start_services() {
 	if ! _db_ping; then
 		echo "starting MariaDB"
-		(mysqld_safe >/dev/null 2>&1 &)
+		# Debian's service script prepares /run/mysqld; plain mysqld_safe where there is none.
+		if command -v service >/dev/null 2>&1 && [ -x /etc/init.d/mariadb ]; then
+			service mariadb start >/dev/null 2>&1 || (mysqld_safe >/dev/null 2>&1 &)
+		else
+			mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null
+			(mysqld_safe >/dev/null 2>&1 &)
+		fi
 		for _ in $(seq 60); do _db_ping && break; sleep 1; done
 		started+=(mariadb)
 	fi
@@ -71,8 +77,12 @@ stop_started() {
 	for what in "${started[@]}"; do
 		case "$what" in
 			redis:*) redis-cli -p "${what#redis:}" shutdown nosave >/dev/null 2>&1 ;;
-			mariadb) mysqladmin --user=root --password="${ERPNEXT_MCP_DB_ROOT_PASSWORD:-root}" shutdown >/dev/null 2>&1 \
-				|| mysqladmin shutdown >/dev/null 2>&1 ;;
+			mariadb)
+				if [ -x /etc/init.d/mariadb ]; then service mariadb stop >/dev/null 2>&1; fi
+				if _db_ping; then
+					mysqladmin --user=root --password="${ERPNEXT_MCP_DB_ROOT_PASSWORD:-root}" shutdown >/dev/null 2>&1 \
+						|| mysqladmin shutdown >/dev/null 2>&1
+				fi ;;
 		esac
 	done
 }
