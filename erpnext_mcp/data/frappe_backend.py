@@ -171,6 +171,8 @@ class FrappeBackend:
 			self._epoch = permission_epoch()
 		# Built once per process for each (DocType, roles, permissions, schema) and reused: the
 		# permission epoch changes with DocPerms, roles and users, `modified` with the schema.
+		# Documents shared with the user open level 0 as Frappe's get_permitted_fieldnames does.
+		shared = not parenttype and bool(frappe.share.get_shared(doctype, self.user, ["read"], limit=1))
 		process_key = (
 			frappe.local.site,
 			doctype,
@@ -179,10 +181,11 @@ class FrappeBackend:
 			self._epoch,
 			str(meta.modified),
 			self.user == "Administrator",
+			shared,
 		)
 		info = _DESCRIBED.get(process_key)
 		if info is None:
-			info = self._build_info(meta, doctype, parenttype)
+			info = self._build_info(meta, doctype, parenttype, shared=shared)
 			if len(_DESCRIBED) > 2000:
 				_DESCRIBED.clear()
 			_DESCRIBED[process_key] = info
@@ -194,8 +197,10 @@ class FrappeBackend:
 			info.children_ready = True
 		return info
 
-	def _build_info(self, meta, doctype: str, parenttype: str | None) -> DocTypeInfo:
+	def _build_info(self, meta, doctype: str, parenttype: str | None, *, shared: bool = False) -> DocTypeInfo:
 		read_levels = set(meta.get_permlevel_access("read", parenttype=parenttype, user=self.user))
+		if shared:
+			read_levels.add(0)
 		if self.user == "Administrator":
 			read_levels = {df.permlevel for df in meta.fields} | {0}
 		fields = [

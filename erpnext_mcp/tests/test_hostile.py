@@ -533,6 +533,8 @@ class TestHostileInput(IntegrationTestCase):
 			"get_generic_document", {"doctype": "Customer", "name": self.south}
 		)
 		self.assertFalse(shared.get("isError"), shared)
+		# As in Desk, a shared document shows its level-0 fields to a user without a role on the DocType.
+		self.assertEqual(shared["structuredContent"]["document"]["customer_name"], "MCP Hostile South")
 
 	# ------------------------------------------------------------ write smuggling
 	def test_write_smuggling(self):
