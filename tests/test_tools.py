@@ -425,3 +425,32 @@ def test_idempotent_create(world):
 	b, _ = world.call("create_generic_document", args, profiles=[profile])
 	assert a["structuredContent"]["name"] == b["structuredContent"]["name"]
 	assert sum(1 for d in world.store.docs["Customer"].values() if d["customer_name"] == "Once") == 1
+
+
+def test_a_rule_for_a_vanished_doctype_does_not_break_the_other_tools(world):
+	stale = Profile(
+		name="stale",
+		rules=(
+			Rule(doctype="Customer", operations=frozenset({"read"})),
+			Rule(doctype="Retired DocType", operations=frozenset({"read"})),
+		),
+	)
+	names = [t.name for t in catalogue(world.state(profiles=[stale]))]
+	assert "list_customer_documents" in names
+	res, _ = world.call("list_customer_documents", {"fields": ["customer_name"]}, profiles=[stale])
+	assert not res.get("isError"), text(res)
+
+
+def test_listed_and_callable_per_doctype_tools_are_the_same(world):
+	"""A tool ERPNext's roles would refuse (Customer delete for a Sales User) is neither listed nor callable."""
+	generous = Profile(
+		name="generous", rules=(Rule(doctype="Customer", operations=frozenset({"read", "delete"})),)
+	)
+	names = [t.name for t in catalogue(world.state(profiles=[generous]))]
+	assert "delete_customer_document" not in names
+	from erpnext_mcp.server import sdk
+
+	with pytest.raises(Exception) as caught:
+		world.call("delete_customer_document", {"name": "CUST-IN-1"}, profiles=[generous])
+	assert sdk.is_protocol_error(caught.value) and "Unknown tool" in str(caught.value)
+	assert "CUST-IN-1" in world.store.docs["Customer"]

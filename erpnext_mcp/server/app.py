@@ -9,7 +9,8 @@ from typing import Any
 import jsonschema
 
 from erpnext_mcp import __version__
-from erpnext_mcp.exceptions import NotFound, ToolError
+from erpnext_mcp.data.backend import DocTypeInfo
+from erpnext_mcp.exceptions import ToolError
 from erpnext_mcp.policy import OPERATIONS
 from erpnext_mcp.server import context, record, sdk, tools
 from erpnext_mcp.server.context import CallState
@@ -30,36 +31,14 @@ def granted_operations(state: CallState, doctype: str) -> set[str]:
 	return {op for op in OPERATIONS if state.policy.check_operation(op, doctype).allowed}
 
 
-def per_doctype_names(state: CallState) -> dict[str, tuple[str, str]]:
-	"""tool name → (DocType, kind) for the profile's DocTypes; cheap (no meta reads), deterministic."""
+def doctype_plan(state: CallState) -> list[tuple[DocTypeInfo, dict[str, str]]]:
+	"""For each DocType of the profile that gets tools: its info and kind → tool name. The one place
+	that decides which per-DocType tools exist and what they are called, so tools/list and tools/call
+	always agree (names depend on order: a clash is settled by a hash)."""
 	if not state.settings.per_doctype_tools:
-		return {}
-	out: dict[str, tuple[str, str]] = {}
-	taken: set[str] = {t for t in _generic_by_name(state)}
-	for doctype in state.policy.doctypes()[: state.settings.max_per_doctype_tools]:
-		ops = granted_operations(state, doctype)
-		if ops and state.backend.describe(doctype).is_table:
-			continue
-		for kind, operation, template in tools.PER_DOCTYPE_OPERATIONS:
-			if operation in ops:
-				name = tools.tool_name(template, doctype, taken)
-				taken.add(name)
-				out[name] = (doctype, kind)
-	return out
-
-
-def catalogue(state: CallState) -> list[tools.ToolSpec]:
-	"""The tools this caller may see, in a stable order: generic tools first, then per DocType."""
-	generic = tools.generic_tools(state)
-	if not state.policy.has_profiles():
-		return [t for t in generic if t.name == "test_connection"]
-	granted: set[str] = set()
-	for doctype in state.policy.doctypes():
-		granted |= granted_operations(state, doctype)
-	out = [t for t in generic if t.operation is None or t.operation in granted]
-	if not state.settings.per_doctype_tools:
-		return out
-	taken = {t.name for t in generic}
+		return []
+	plan = []
+	taken = set(_generic_by_name(state))
 	for doctype in state.policy.doctypes()[: state.settings.max_per_doctype_tools]:
 		ops = granted_operations(state, doctype)
 		if not ops:
@@ -71,8 +50,27 @@ def catalogue(state: CallState) -> list[tools.ToolSpec]:
 		if info.is_table:
 			continue  # child tables travel with their parent's tools
 		erpnext = state.backend.erpnext_permissions(doctype)
-		ops = {op for op in ops if erpnext.get("write" if op == "update" else op)}
-		out.extend(tools.doctype_tools(state, info, ops, taken))
+		names = {}
+		for kind, operation, template in tools.PER_DOCTYPE_OPERATIONS:
+			if operation in ops and erpnext.get("write" if operation == "update" else operation):
+				names[kind] = tools.tool_name(template, doctype, taken)
+				taken.add(names[kind])
+		if names:
+			plan.append((info, names))
+	return plan
+
+
+def catalogue(state: CallState) -> list[tools.ToolSpec]:
+	"""The tools this caller may see, in a stable order: generic tools first, then per DocType."""
+	generic = tools.generic_tools(state)
+	if not state.policy.has_profiles():
+		return [t for t in generic if t.name == "test_connection"]
+	granted: set[str] = set()
+	for doctype in state.policy.doctypes():
+		granted |= granted_operations(state, doctype)
+	out = [t for t in generic if t.operation is None or t.operation in granted]
+	for info, names in doctype_plan(state):
+		out.extend(tools.doctype_tools(state, info, names))
 	return out
 
 
@@ -87,17 +85,11 @@ def _find_tool(state: CallState, name: str) -> tools.ToolSpec:
 				layer="no profile",
 			)
 		return spec
-	bound = per_doctype_names(state).get(name)
-	if bound is None:
-		raise sdk.protocol_error(
-			sdk.INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list to see your tools."
-		)
-	doctype, _kind = bound
-	info = state.backend.describe(doctype)
-	for spec in tools.doctype_tools(state, info, granted_operations(state, doctype), set(generic)):
-		if spec.name == name:
-			return spec
-	raise NotFound(f"tool {name} is not available")
+	for info, names in doctype_plan(state):
+		kinds = {kind: tool for kind, tool in names.items() if tool == name}
+		if kinds:
+			return tools.doctype_tools(state, info, kinds)[0]
+	raise sdk.protocol_error(sdk.INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list to see your tools.")
 
 
 @lru_cache(maxsize=512)

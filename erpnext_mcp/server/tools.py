@@ -1099,10 +1099,9 @@ def _bind(handler: Handler, doctype: str) -> Handler:
 	return bound
 
 
-def doctype_tools(
-	state: CallState, info: DocTypeInfo, operations: set[str], taken: set[str]
-) -> list[ToolSpec]:
-	"""The per-DocType tools a profile opens, with schemas naming only the fields the caller may use."""
+def doctype_tools(state: CallState, info: DocTypeInfo, names: dict[str, str]) -> list[ToolSpec]:
+	"""The per-DocType tools named in `names` (kind → tool name, from server/app.py's plan), with
+	schemas naming only the fields the caller may use."""
 	s = state.settings
 	visible = state.policy.visible_fields(info.name, info.column_fieldnames())
 	writable = [
@@ -1137,11 +1136,10 @@ def doctype_tools(
 		"minProperties": 1,
 	}
 	specs = []
-	for kind, operation, template in PER_DOCTYPE_OPERATIONS:
-		if operation not in operations:
+	for kind, operation, _template in PER_DOCTYPE_OPERATIONS:
+		name = names.get(kind)
+		if name is None:
 			continue
-		name = tool_name(template, info.name, taken)
-		taken.add(name)
 		if kind == "list":
 			spec = ToolSpec(
 				name,
