@@ -214,7 +214,14 @@ def serve(
 		return method_not_allowed(), None
 	if not settings.enabled:
 		return disabled(), None
-	request_id = peek_request_id(req.body)
+	# Parsed once here; the SDK parses again, as the transport it is.
+	try:
+		message = json.loads(req.body)
+		parsed = True
+	except (ValueError, RecursionError):
+		message, parsed = None, False
+	envelope = message if isinstance(message, dict) else {}
+	request_id = envelope.get("id")
 	origin = req.headers.get("origin")
 	if origin and origin.rstrip("/") not in settings.allowed_origins:
 		# Checked here as well as in the SDK: the 1.x transport answers 400 where the spec wants 403.
@@ -223,12 +230,9 @@ def serve(
 		return unauthorized(www_authenticate, request_id), None
 	if len(req.body) > MAX_BODY_BYTES:
 		return jsonrpc_error(413, -32600, f"Request body larger than {MAX_BODY_BYTES} bytes"), None
-	try:
-		json.loads(req.body)
-	except (ValueError, RecursionError):
+	if not parsed:
 		# Answered here: the 1.x transport turns a too-deeply nested body into a 500.
 		return jsonrpc_error(400, -32700, "Parse error: the request body is not valid JSON."), None
-	envelope = peek(req.body)
 	if "id" in envelope and sdk.unknown_request_method(envelope.get("method")):
 		return jsonrpc_error(
 			200, -32601, f"Method not found: {str(envelope.get('method'))[:100]}", request_id=request_id
