@@ -108,34 +108,11 @@ class CachedBackend:
 
 	# ---------------------------------------------------------------- passed through
 	def __getattr__(self, name: str) -> Any:
-		# Anything else a backend offers (reads included) passes through uncached.
+		# Everything but the two cached reads and the writes (identity, meta, permissions, the
+		# transaction, error logging) is the inner backend's, uncached.
 		if name == "inner":
 			raise AttributeError(name)
 		return getattr(self.inner, name)
-
-	def caller(self) -> dict[str, Any]:
-		return self.inner.caller()
-
-	def site_info(self) -> dict[str, Any]:
-		return self.inner.site_info()
-
-	def readable_doctypes(self) -> list[dict[str, Any]]:
-		return self.inner.readable_doctypes()
-
-	def describe(self, doctype: str, *args, **kwargs) -> DocTypeInfo:
-		return self.inner.describe(doctype, *args, **kwargs)
-
-	def erpnext_permissions(self, doctype: str) -> dict[str, bool]:
-		return self.inner.erpnext_permissions(doctype)
-
-	def begin(self) -> None:
-		self.inner.begin()
-
-	def rollback(self) -> None:
-		self.inner.rollback()
-
-	def log_error(self, title: str) -> str | None:
-		return self.inner.log_error(title)
 
 	# ---------------------------------------------------------------- cached reads
 	def get_document(self, doctype: str, name: str) -> dict[str, Any]:
