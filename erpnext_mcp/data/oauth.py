@@ -308,6 +308,18 @@ def confine_mcp_tokens() -> None:
 # ------------------------------------------------------------------ binding codes and tokens
 
 
+def _carry_resource(row) -> bool:
+	"""A code or refresh token is good only for the resource it was issued for (RFC 8707 §2.2): refuse
+	a request naming another one, and carry the bound resource on to the new token."""
+	context = frappe.flags.get("erpnext_mcp_oauth")
+	if context is not None:
+		wanted = context.get("resource")
+		if wanted and rules.canonical_resource(wanted) != rules.canonical_resource(row.mcp_resource or ""):
+			return False
+		context["resource"] = row.mcp_resource
+	return True
+
+
 def on_new_grant(doc, method=None) -> None:
 	"""doc_events before_insert (OAuth Authorization Code, OAuth Bearer Token): bind it to the resource
 	our endpoints validated; refuse MCP-registered clients on Frappe's own endpoints, which do not
@@ -439,15 +451,7 @@ class MCPRequestValidator(OAuthWebRequestValidator):
 		if not super().validate_code(client_id, code, client, request, *args, **kwargs):
 			return False
 		request.bound_redirect_uri = row.redirect_uri_bound_to_authorization_code
-		context = frappe.flags.get("erpnext_mcp_oauth")
-		if context is not None:
-			wanted = context.get("resource")
-			if wanted and rules.canonical_resource(wanted) != rules.canonical_resource(
-				row.mcp_resource or ""
-			):
-				return False  # the token may not be for another resource than the code (RFC 8707 §2.2)
-			context["resource"] = row.mcp_resource
-		return True
+		return _carry_resource(row)
 
 	def get_code_challenge(self, code, request):
 		row = self._code(code)
@@ -504,15 +508,7 @@ class MCPRequestValidator(OAuthWebRequestValidator):
 			return False
 		request.user = row.user
 		request.previous_token = row.name
-		context = frappe.flags.get("erpnext_mcp_oauth")
-		if context is not None:
-			wanted = context.get("resource")
-			if wanted and rules.canonical_resource(wanted) != rules.canonical_resource(
-				row.mcp_resource or ""
-			):
-				return False
-			context["resource"] = row.mcp_resource
-		return True
+		return _carry_resource(row)
 
 	def save_bearer_token(self, token, request, *args, **kwargs):
 		result = super().save_bearer_token(token, request, *args, **kwargs)

@@ -27,15 +27,8 @@ DATA_NOTICE = (
 )
 
 # Fields a write may never set: the server or submit/cancel own them.
-NEVER_WRITABLE = frozenset(
+NEVER_WRITABLE = frozenset(STANDARD_FIELDS) | frozenset(
 	{
-		"name",
-		"owner",
-		"creation",
-		"modified",
-		"modified_by",
-		"docstatus",
-		"idx",
 		"parent",
 		"parentfield",
 		"parenttype",
