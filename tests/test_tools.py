@@ -454,3 +454,14 @@ def test_listed_and_callable_per_doctype_tools_are_the_same(world):
 		world.call("delete_customer_document", {"name": "CUST-IN-1"}, profiles=[generous])
 	assert sdk.is_protocol_error(caught.value) and "Unknown tool" in str(caught.value)
 	assert "CUST-IN-1" in world.store.docs["Customer"]
+
+
+def test_a_refused_write_still_names_its_fields_for_the_audit(world):
+	res, state = world.call(
+		"update_generic_document",
+		{"doctype": "Customer", "name": "CUST-EG-1", "values": {"owner": "Administrator", "territory": "X"}},
+		profiles=[seed_profile()],
+	)
+	assert res["isError"]
+	assert {"owner", "territory"} <= state.audit["fields"]
+	assert "Administrator" not in state.audit["fields"]  # names, never values

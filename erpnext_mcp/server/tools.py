@@ -656,10 +656,18 @@ def _check_write_values(
 	return names
 
 
+def _note_written_names(state: CallState, values: Any) -> None:
+	"""The field names a write asks for go on record before anything can refuse it (a smuggled
+	`owner` is exactly what an auditor wants to see); server/record.py keeps only name-shaped keys."""
+	if isinstance(values, dict):
+		state.audit.setdefault("fields", set()).update(k for k in values if isinstance(k, str))
+
+
 def create_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	doctype = args["doctype"]
 	_require(state, "create", doctype)
 	info = _describe(state, doctype)
+	_note_written_names(state, args["values"])
 	names = _check_write_values(state, info, args["values"], creating=True)
 	state.audit.setdefault("fields", set()).update(names)
 	state.policy.check_fields(doctype, [n for n in names if n != "name"], "write").raise_if_denied()
@@ -688,6 +696,7 @@ def update_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	doctype, name = args["doctype"], args["name"]
 	_require(state, "update", doctype)
 	info = _describe(state, doctype)
+	_note_written_names(state, args["values"])
 	names = _check_write_values(state, info, args["values"])
 	state.audit.setdefault("fields", set()).update(names)
 	state.audit["names"] = [name]
