@@ -203,7 +203,12 @@ def test_profile_editor_pickers_condition_validation_and_test(page, screenshots,
 	expect(edit.locator("select.condition")).to_have_value("=")
 	expect(edit.locator(".filter-field select")).to_have_value("No")
 	edit.locator(".btn-modal-close, .modal-header .close").first.click()
-	expect(edit).to_be_hidden()
+	try:
+		expect(edit).to_be_hidden(timeout=3000)
+	except AssertionError:
+		# A click that lands while Bootstrap's fade-in still runs is dropped: close it the way a person would.
+		page.keyboard.press("Escape")
+		expect(edit).to_be_hidden()
 	if page.locator(".grid-row-open").count():
 		page.locator(".grid-row-open .grid-collapse-row").first.click()
 
