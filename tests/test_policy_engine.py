@@ -518,7 +518,9 @@ def test_denial_hides_the_value_of_a_field_the_profile_hides():
 
 
 def test_update_is_checked_against_stored_and_merged_document(policy):
-	ok = policy.check_update("Customer", {"disabled": 0}, {"disabled": 0, "customer_name": "New"})
+	ok = policy.check_update(
+		"Customer", {"disabled": 0}, {"disabled": 0, "customer_name": "New", "territory": "Egypt"}
+	)
 	assert ok.allowed
 	d = denied(policy.check_update("Customer", {"disabled": 1}, {"disabled": 0}), "condition")
 	assert "the stored document does not meet the condition disabled not in [1]" in d.reason
@@ -554,12 +556,69 @@ def test_read_condition_on_a_single_document(policy):
 
 
 @pytest.mark.parametrize("op", ["delete", "submit", "cancel"])
-def test_operations_without_conditions_pass_check_document_when_granted(op):
-	rule = Rule("Sales Invoice", ALL, conditions=(Condition("docstatus", "=", 0),))
+def test_operations_without_conditions_of_their_own_pass_when_granted(op):
+	rule = Rule("Sales Invoice", ALL, conditions=(Condition("docstatus", "=", 0, frozenset({"read", "create"})),))
 	policy = resolve([Profile("P", (rule,))])
 	d = policy.check_document(op, "Sales Invoice", {"docstatus": 5})
 	assert d.allowed
-	assert "No value conditions" in d.reason
+	assert "meets the 0 condition(s)" in d.reason
+
+
+@pytest.mark.parametrize("op", ["submit", "cancel"])
+def test_submit_and_cancel_use_the_update_conditions_when_they_have_none(op):
+	rule = Rule("Sales Invoice", ALL, conditions=(Condition("grand_total", "<", 1000, frozenset({"update"})),))
+	policy = resolve([Profile("P", (rule,))])
+	assert policy.check_document(op, "Sales Invoice", {"grand_total": 10}).allowed
+	d = denied(policy.check_document(op, "Sales Invoice", {"grand_total": 5000}), "condition")
+	assert f"refuses to {op} this Sales Invoice" in d.reason
+
+
+def test_submit_conditions_of_their_own_replace_the_update_conditions():
+	rule = Rule(
+		"Sales Invoice",
+		ALL,
+		conditions=(
+			Condition("grand_total", "<", 1000, frozenset({"update"})),
+			Condition("grand_total", "<", 100, frozenset({"submit"})),
+		),
+	)
+	policy = resolve([Profile("P", (rule,))])
+	denied(policy.check_document("submit", "Sales Invoice", {"grand_total": 500}), "condition")
+	assert policy.check_document("submit", "Sales Invoice", {"grand_total": 50}).allowed
+	# cancel has none of its own: update's apply
+	assert policy.check_document("cancel", "Sales Invoice", {"grand_total": 500}).allowed
+	denied(policy.check_document("cancel", "Sales Invoice", {"grand_total": 5000}), "condition")
+
+
+def test_delete_conditions_bind_delete_only():
+	rule = Rule("Customer", ALL, conditions=(Condition("disabled", "=", 1, frozenset({"delete"})),))
+	policy = resolve([Profile("P", (rule,))])
+	denied(policy.check_document("delete", "Customer", {"disabled": 0}), "condition")
+	assert policy.check_document("delete", "Customer", {"disabled": 1}).allowed
+	assert policy.check_update("Customer", {"disabled": 0}, {"disabled": 0}).allowed
+
+
+def test_read_scope_is_asked_whatever_the_operation(policy):
+	assert policy.scope_filters("Customer") == [["territory", "=", "Egypt"]]
+	assert policy.in_read_scope("Customer", {"territory": "egypt "}).allowed
+	d = denied(policy.in_read_scope("Customer", {"territory": "India"}), "condition")
+	assert d.rule == 'Customer: condition territory = "Egypt"'
+	# A rule without read still has a scope (a write-only rule never reaches outside it).
+	no_read = resolve([Profile("W", (customer_rule(operations=frozenset({"update"})),))])
+	assert no_read.scope_filters("Customer") == [["territory", "=", "Egypt"]]
+
+
+def test_update_may_not_leave_the_read_scope_unless_the_rule_says_so(policy):
+	d = denied(
+		policy.check_update("Customer", {"disabled": 0, "territory": "Egypt"}, {"disabled": 0, "territory": "India"}),
+		"condition",
+	)
+	assert "may not move a document out of the read conditions" in d.reason
+	assert "refuses to update this Customer" in d.reason
+	leaving = resolve([Profile("Sales", (customer_rule(may_leave_read_scope=True),))])
+	assert leaving.check_update(
+		"Customer", {"disabled": 0, "territory": "Egypt"}, {"disabled": 0, "territory": "India"}
+	).allowed
 
 
 def test_check_document_refuses_an_operation_that_is_not_granted(policy):

@@ -322,10 +322,17 @@ def test_bare_list_is_not_guessed():
 	assert any('write {"in": [...]}' in m for m in messages)
 
 
-def test_conditions_for_an_operation_that_cannot_have_them():
+def test_delete_conditions_are_imported():
 	rule, messages = _one({"read": True, "delete": True, "conditions": {"delete": {"disabled": 0}}})
+	assert rule.operations == frozenset({"read", "delete"})
+	assert [(c.fieldname, c.applies_to) for c in rule.conditions] == [("disabled", frozenset({"delete"}))]
+	assert messages == []
+
+
+def test_conditions_for_an_unknown_operation_are_reported():
+	rule, messages = _one({"read": True, "conditions": {"approve": {"disabled": 0}}})
 	assert rule.operations == frozenset({"read"})
-	assert any('conditions for "delete" not imported' in m for m in messages)
+	assert any('conditions for "approve" not imported' in m for m in messages)
 
 
 def test_conditions_that_are_not_objects_shut_the_condition_operations():

@@ -163,7 +163,7 @@ def explain_for_user(
 		if fieldname:
 			args["fieldname"] = fieldname
 		try:
-			result = tools.explain_access(state, args)
+			result = tools.explain_access(state, args, for_administrator=True)
 		except ToolError as e:
 			error = e.message
 		else:

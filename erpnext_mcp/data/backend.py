@@ -38,6 +38,7 @@ class FieldInfo:
 	default: Any = None
 	description: str | None = None
 	in_list_view: bool = False
+	set_only_once: bool = False  # may be set on create, never changed afterwards
 
 	@property
 	def is_table(self) -> bool:
@@ -142,6 +143,19 @@ class DataBackend(Protocol):
 
 	def get_document(self, doctype: str, name: str) -> dict[str, Any]:
 		"""The whole document with child rows, permlevel-restricted fields removed. NotFound / PermissionDenied."""
+
+	def require_permission(self, doctype: str, ptype: str) -> None:
+		"""ERPNext's DocType-level answer for `ptype` (read, write, create, delete, submit, cancel).
+		Raises PermissionDenied naming the caller's roles."""
+
+	def load_for_update(self, doctype: str, name: str) -> dict[str, Any]:
+		"""get_document with the row locked until the call ends (writes): same answers, same NotFound."""
+
+	def check_document_permission(self, doctype: str, name: str, ptype: str) -> None:
+		"""ERPNext's document-level answer (User Permissions, ownership, sharing) for `ptype`."""
+
+	def in_scope(self, doctype: str, name: str, filters: list[list]) -> bool:
+		"""Does the database list the document under these filters, as the caller (frappe.get_list)?"""
 
 	def begin(self) -> None:
 		"""Mark the start of one tool call's writes."""

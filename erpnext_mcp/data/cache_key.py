@@ -52,6 +52,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
 		"restricted_fields": sorted(rule.restricted_fields),
 		"conditions": [_condition(c) for c in rule.conditions],
 		"allow_protected": rule.allow_protected,
+		"may_leave_read_scope": rule.may_leave_read_scope,
 	}
 
 

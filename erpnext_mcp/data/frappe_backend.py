@@ -73,8 +73,10 @@ def translated_errors(doctype: str, name: str | None = None) -> Iterator[None]:
 		yield
 	except ToolError:
 		raise
-	except frappe.DoesNotExistError:
-		raise NotFound(f"{what} was not found, or you are not allowed to see it.")
+	except frappe.DoesNotExistError as e:
+		# The document addressed by name is loaded by _load (NotFound); a DoesNotExistError from here
+		# on comes from inside ERPNext's validation: a linked record that is missing.
+		raise ValidationFailed(f"ERPNext refused {what}: {missing_record_message(e)}")
 	except frappe.PermissionError as e:
 		raise PermissionDenied(
 			f"ERPNext does not allow this on {what}: {clean_message(e) or 'not permitted'}",
@@ -96,6 +98,72 @@ def translated_errors(doctype: str, name: str | None = None) -> Iterator[None]:
 			frappe.local.message_log = []
 
 
+def missing_record_message(exc: BaseException) -> str:
+	"""ERPNext's "Item NOPE-1 not found" as "Item NOPE-1 does not exist" (what the agent must fix)."""
+	text = clean_message(exc)
+	if text.endswith(" not found"):
+		text = text[: -len(" not found")] + " does not exist"
+	return text
+
+
+def _load(doctype: str, name: str, *, for_update: bool = False):
+	"""The document addressed by name; NotFound (the gate's wording) if there is none."""
+	try:
+		return frappe.get_doc(doctype, name, for_update=for_update)
+	except frappe.DoesNotExistError:
+		frappe.local.message_log = []
+		raise NotFound(f"{doctype} {name} was not found, or you are not allowed to see it.")
+
+
+def missing_mandatory(doc) -> list[str]:
+	"""Every mandatory field (child-table columns included) the document leaves empty, as
+	"fieldname (Label)" / "items[2].qty (Quantity)": what the agent must add, all in one message."""
+	missing: list[str] = []
+
+	def scan(d, prefix: str) -> None:
+		for df in frappe.get_meta(d.doctype).fields:
+			if not df.reqd or df.fieldtype in LAYOUT_FIELDTYPES:
+				continue
+			value = d.get(df.fieldname)
+			if value is None or value == [] or (isinstance(value, str) and not value.strip()):
+				missing.append(f"{prefix}{df.fieldname} ({df.label or df.fieldname})")
+
+	scan(doc, "")
+	for table in frappe.get_meta(doc.doctype).get_table_fields():
+		for i, row in enumerate(doc.get(table.fieldname) or []):
+			scan(row, f"{table.fieldname}[{i}].")
+	return missing
+
+
+def _insert(doc) -> None:
+	"""doc.insert(), with a missing mandatory field always reported as such: Frappe's MandatoryError
+	names one field per message, and some ERPNext releases crash on a missing field before Frappe's
+	own check runs (e.g. Customer's autoname without customer_name). The check runs on the document
+	as it stands when the insert stops, after ERPNext filled what it fills itself (currency, rates,
+	UOMs...), so it never asks an agent for a value ERPNext would have set."""
+	try:
+		doc.insert()
+	except frappe.MandatoryError:
+		missing = missing_mandatory(doc)
+		if not missing:
+			raise
+		raise ValidationFailed(_mandatory_message(doc.doctype, missing))
+	except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+		# A crash in ERPNext's code, not a refusal; a missing mandatory field is the usual cause.
+		missing = missing_mandatory(doc)
+		if not missing:
+			raise
+		frappe.local.message_log = []
+		raise ValidationFailed(_mandatory_message(doc.doctype, missing))
+
+
+def _mandatory_message(doctype: str, missing: list[str]) -> str:
+	return (
+		f"ERPNext refused {doctype}: mandatory field(s) missing: {', '.join(missing)}. "
+		"Add them to values (describe_doctype lists each DocType's mandatory fields)."
+	)
+
+
 def _json_safe(value: Any) -> Any:
 	return frappe.parse_json(frappe.as_json(value))
 
@@ -106,6 +174,7 @@ class FrappeBackend:
 		self._meta_cache: dict[tuple[str, str | None], DocTypeInfo] = {}
 		self._epoch: str | None = None
 		self._role_perms: dict[str, dict[str, bool]] = {}
+		self._locked: dict[tuple[str, str], Any] = {}  # documents the gate loaded for update
 
 	# ---------------------------------------------------------------- identity
 	def caller(self) -> dict[str, Any]:
@@ -215,6 +284,7 @@ class FrappeBackend:
 				default=df.default,
 				description=df.description or None,
 				in_list_view=bool(df.in_list_view),
+				set_only_once=bool(df.set_only_once),
 			)
 			for df in meta.fields
 			if df.fieldtype not in LAYOUT_FIELDTYPES and df.permlevel in read_levels
@@ -253,6 +323,10 @@ class FrappeBackend:
 				ptype: bool(perms.get(ptype) or owner.get(ptype)) for ptype in ERPNEXT_PTYPES
 			}
 		return dict(self._role_perms[doctype])
+
+	def require_permission(self, doctype: str, ptype: str) -> None:
+		self.describe(doctype)
+		self._require(doctype, ptype)
 
 	def _require(self, doctype: str, ptype: str) -> None:
 		if not frappe.has_permission(doctype, ptype, user=self.user):
@@ -315,11 +389,42 @@ class FrappeBackend:
 		self.describe(doctype)
 		self._require(doctype, "read")
 		with translated_errors(doctype, name):
-			doc = frappe.get_doc(doctype, name)
+			doc = _load(doctype, name)
 			if not doc.has_permission("read"):
 				# Same answer as for a document that does not exist: no oracle for names one may not see.
 				raise NotFound(f"{doctype} {name} was not found, or you are not allowed to see it.")
 			return self._doc_as_dict(doc)
+
+	def load_for_update(self, doctype: str, name: str) -> dict[str, Any]:
+		self.describe(doctype)
+		self._require(doctype, "read")
+		with translated_errors(doctype, name):
+			# Row lock: a concurrent write waits here, so the gate's checks hold until our write.
+			doc = _load(doctype, name, for_update=True)
+			if not doc.has_permission("read"):
+				raise NotFound(f"{doctype} {name} was not found, or you are not allowed to see it.")
+			self._locked[(doctype, name)] = doc
+			# A copy cut to the readable levels: the locked document itself stays whole for the write.
+			return _json_safe(self._strip(self.describe(doctype), doc.as_dict(no_default_fields=False)))
+
+	def check_document_permission(self, doctype: str, name: str, ptype: str) -> None:
+		doc = self._locked.get((doctype, name))
+		with translated_errors(doctype, name):
+			if doc is None:
+				doc = _load(doctype, name)
+			if not doc.has_permission(ptype):
+				verb = "change" if ptype == "write" else ptype
+				raise PermissionDenied(
+					f"ERPNext does not let you {verb} {doctype} {name} (User Permissions, ownership or sharing).",
+					layer="ERPNext document permissions",
+				)
+
+	def in_scope(self, doctype: str, name: str, filters: list[list]) -> bool:
+		with translated_errors(doctype, name):
+			rows = frappe.get_list(
+				doctype, fields=["name"], filters=[["name", "=", name], *filters], limit_page_length=1
+			)
+		return bool(rows)
 
 	# ---------------------------------------------------------------- writes
 	def _check_child_rows(self, doc, values: dict[str, Any]) -> None:
@@ -374,7 +479,7 @@ class FrappeBackend:
 					else:
 						doc.set(fieldname, value)
 				before_insert(_json_safe(doc.as_dict()))
-				doc.insert()
+				_insert(doc)
 				result = self._doc_as_dict(doc)
 		except BaseException:
 			if key:
@@ -397,8 +502,8 @@ class FrappeBackend:
 	) -> dict[str, Any]:
 		self._require(doctype, "write")
 		with translated_errors(doctype, name):
-			# Row lock: a concurrent update waits here instead of overwriting silently.
-			doc = frappe.get_doc(doctype, name, for_update=True)
+			# Row lock (taken by the gate already): a concurrent update waits instead of overwriting.
+			doc = self._locked.get((doctype, name)) or _load(doctype, name, for_update=True)
 			if not doc.has_permission("write"):
 				raise PermissionDenied(
 					f"ERPNext does not let you change {doctype} {name} (User Permissions, ownership or sharing).",
@@ -436,14 +541,13 @@ class FrappeBackend:
 	def delete_document(self, doctype: str, name: str) -> None:
 		self._require(doctype, "delete")
 		with translated_errors(doctype, name):
-			if not frappe.db.exists(doctype, name):
-				raise NotFound(f"{doctype} {name} was not found, or you are not allowed to see it.")
-			frappe.delete_doc(doctype, name)
+			doc = self._locked.get((doctype, name)) or _load(doctype, name, for_update=True)
+			frappe.delete_doc(doctype, doc.name)
 
 	def change_docstatus(self, doctype: str, name: str, operation: str) -> dict[str, Any]:
 		self._require(doctype, operation)
 		with translated_errors(doctype, name):
-			doc = frappe.get_doc(doctype, name, for_update=True)
+			doc = self._locked.get((doctype, name)) or _load(doctype, name, for_update=True)
 			if not doc.has_permission(operation):
 				raise PermissionDenied(
 					f"ERPNext does not let you {operation} {doctype} {name}.",

@@ -23,6 +23,10 @@ APPLIES_TO = {
 	"Update": {"update"},
 	"Create and Update": {"create", "update"},
 	"Read, Create and Update": {"read", "create", "update"},
+	"Delete": {"delete"},
+	"Submit": {"submit"},
+	"Cancel": {"cancel"},
+	"Submit and Cancel": {"submit", "cancel"},
 }
 
 
@@ -70,6 +74,7 @@ def profile_from_doc(doc, via: str) -> Profile:
 				restricted_fields=frozenset(split_fields(row.restricted_fields)),
 				conditions=tuple(conditions_by_doctype.get(row.document_type, ())),
 				allow_protected=bool(row.allow_protected),
+				may_leave_read_scope=bool(row.get("allow_leaving_read_scope")),
 			)
 		)
 	return Profile(name=doc.name, rules=tuple(rules), priority=doc.priority or 0, via=via)
@@ -131,6 +136,10 @@ APPLIES_TO_LABEL = {
 	frozenset({"update"}): "Update",
 	frozenset({"create", "update"}): "Create and Update",
 	frozenset({"read", "create", "update"}): "Read, Create and Update",
+	frozenset({"delete"}): "Delete",
+	frozenset({"submit"}): "Submit",
+	frozenset({"cancel"}): "Cancel",
+	frozenset({"submit", "cancel"}): "Submit and Cancel",
 }
 
 
@@ -138,7 +147,11 @@ def profile_to_rows(profile: Profile) -> dict[str, list[dict]]:
 	"""A policy Profile as MCP Permission Profile child rows (the inverse of profile_from_doc)."""
 	rules, conditions = [], []
 	for rule in profile.rules:
-		row = {"document_type": rule.doctype, "allow_protected": int(rule.allow_protected)}
+		row = {
+			"document_type": rule.doctype,
+			"allow_protected": int(rule.allow_protected),
+			"allow_leaving_read_scope": int(rule.may_leave_read_scope),
+		}
 		for op, field in OPERATION_FIELDS.items():
 			row[field] = int(op in rule.operations)
 		row["allowed_fields"] = (

@@ -203,10 +203,13 @@ def condition_problem(condition: Condition) -> str | None:
 	if operator not in CONDITION_OPERATORS:
 		return f"unknown operator {operator!r}; use one of: {', '.join(CONDITION_OPERATORS)}"
 	if not condition.applies_to:
-		return "it applies to no operation; tick at least one of read, create, update"
+		return "it applies to no operation; tick at least one of " + ", ".join(CONDITION_OPERATIONS)
 	extra = sorted(condition.applies_to - set(CONDITION_OPERATIONS), key=str)
 	if extra:
-		return f"it applies to {', '.join(map(str, extra))}; conditions apply only to read, create and update"
+		return (
+			f"it applies to {', '.join(map(str, extra))}; conditions apply only to "
+			+ ", ".join(CONDITION_OPERATIONS)
+		)
 	if operator in _NO_VALUE:
 		return None
 	if operator in _LIST_OPERATORS:

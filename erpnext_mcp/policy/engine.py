@@ -37,7 +37,6 @@ from erpnext_mcp.policy.conditions import (
 )
 from erpnext_mcp.policy.model import (
 	ALWAYS_VISIBLE_FIELDS,
-	CONDITION_OPERATIONS,
 	FIELD_PURPOSES,
 	LAYER_CONDITION,
 	LAYER_FIELD_RULE,
@@ -281,24 +280,66 @@ class EffectivePolicy:
 		cannot list a DocType without its conditions.
 		"""
 		self.check_operation("read", doctype).raise_if_denied()
-		_profile, rule = self._rules[doctype]
-		return [to_filter(c) for c in rule.conditions if "read" in c.applies_to]
+		return self.scope_filters(doctype)
+
+	def scope_filters(self, doctype: str) -> list[list]:
+		"""The read scope as filter triplets, whatever the operation: outside it a document does not
+		exist for the agent (the gate in data/gate.py asks this for update, delete, submit, cancel...)."""
+		found = self._rules.get(doctype)
+		if found is None:
+			return []
+		return [to_filter(c) for c in found[1].conditions if "read" in c.applies_to]
+
+	def in_read_scope(self, doctype: str, doc: Mapping[str, Any]) -> Decision:
+		"""Does a document meet the read conditions? (Evaluated here on the loaded document; data/ also
+		asks the database with scope_filters, so both the engine and the collation must agree.)"""
+		return self._meets(doctype, "read", doc, "the document", self._applying(doctype, "read"))
 
 	def check_document(self, operation: str, doctype: str, doc: Mapping[str, Any]) -> Decision:
 		"""Does the whole document meet the rule's conditions for `operation`?
 
 		create: pass the document as it will be saved (defaults filled in); a missing field is None.
 		update: use check_update (stored and merged document). read: a single fetched document.
-		delete, submit and cancel carry no value conditions and are allowed here.
+		delete: the stored document against the delete conditions. submit / cancel: the stored
+		document against their own conditions, or the update conditions when there are none.
+		The read scope is checked separately (in_read_scope), before any of these.
 		"""
 		return self._check_document(operation, doctype, doc, "the document")
 
 	def check_update(self, doctype: str, stored: Mapping[str, Any], merged: Mapping[str, Any]) -> Decision:
-		"""An update must meet the update conditions both before it (stored) and after it (merged)."""
+		"""An update must meet the update conditions both before it (stored) and after it (merged),
+		and must leave the document inside the read scope unless the rule allows it to leave."""
 		before = self._check_document("update", doctype, stored, "the stored document")
 		if not before.allowed:
 			return before
-		return self._check_document("update", doctype, merged, "the document after this update")
+		after = self._check_document("update", doctype, merged, "the document after this update")
+		if not after.allowed:
+			return after
+		profile, rule = self._rules[doctype]
+		if rule.may_leave_read_scope:
+			return after
+		scope = self._meets(
+			doctype, "read", merged, "the document after this update", self._applying(doctype, "read")
+		)
+		if scope.allowed:
+			return after
+		return Decision(
+			False,
+			scope.reason.replace(" refuses to read this ", " refuses to update this ")
+			+ " An update may not move a document out of the read conditions (the rule does not tick "
+			'"Updates may leave the Read conditions").',
+			scope.layer,
+			scope.profile,
+			scope.rule,
+		)
+
+	def _applying(self, doctype: str, operation: str) -> list[Condition]:
+		"""The conditions that bind `operation`: submit and cancel fall back to update's."""
+		_profile, rule = self._rules[doctype]
+		applying = [c for c in rule.conditions if operation in c.applies_to]
+		if not applying and operation in ("submit", "cancel"):
+			applying = [c for c in rule.conditions if "update" in c.applies_to]
+		return applying
 
 	def _check_document(
 		self, operation: str, doctype: str, doc: Mapping[str, Any] | None, subject: str
@@ -306,16 +347,20 @@ class EffectivePolicy:
 		decision = self.check_operation(operation, doctype)
 		if not decision.allowed:
 			return decision
-		profile, rule = self._rules[doctype]
-		if operation not in CONDITION_OPERATIONS:
-			return Decision(
-				True,
-				f'No value conditions apply to "{operation}" on DocType "{doctype}".',
-				LAYER_CONDITION,
-				profile.name,
-				f"{doctype}: {operation}",
-			)
-		applying = [c for c in rule.conditions if operation in c.applies_to]
+		return self._meets(doctype, operation, doc, subject, self._applying(doctype, operation))
+
+	def _meets(
+		self,
+		doctype: str,
+		operation: str,
+		doc: Mapping[str, Any] | None,
+		subject: str,
+		applying: list[Condition],
+	) -> Decision:
+		found = self._rules.get(doctype)
+		if found is None:
+			return self.check_operation(operation, doctype)
+		profile, rule = found
 		for condition in applying:
 			value = field_value(doc, condition.fieldname)
 			if evaluate(condition, value):

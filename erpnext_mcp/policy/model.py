@@ -11,8 +11,12 @@ from typing import Any
 from erpnext_mcp.exceptions import PermissionDenied
 
 OPERATIONS = ("read", "create", "update", "delete", "submit", "cancel")
-# Value conditions only make sense where there is a document to look at before or after the call.
-CONDITION_OPERATIONS = ("read", "create", "update")
+# Every operation on a document can carry value conditions: read (the read scope: outside it a
+# document does not exist for the agent), create (the new document), update (stored and merged),
+# delete (the stored document), submit / cancel (their own, else update's, on the stored document).
+CONDITION_OPERATIONS = OPERATIONS
+# What a Condition applies to when nothing is said (and what older profiles meant).
+DEFAULT_CONDITION_OPERATIONS = ("read", "create", "update")
 CONDITION_OPERATORS = ("=", "!=", "in", "not in", "<", "<=", ">", ">=", "between", "is set", "is not set")
 # Why a list of fields is being checked; "write" is the only purpose that needs more than visibility.
 FIELD_PURPOSES = ("fields", "filters", "order_by", "group_by", "search", "write")
@@ -164,7 +168,7 @@ class Condition:
 	fieldname: str
 	operator: str
 	value: Any = None  # scalar; list for in/not in; [low, high] for between; ignored for is set/is not set
-	applies_to: frozenset[str] = frozenset(CONDITION_OPERATIONS)
+	applies_to: frozenset[str] = frozenset(DEFAULT_CONDITION_OPERATIONS)
 	label: str = ""  # optional human label (e.g. "row 3"), used in messages
 
 	def __post_init__(self):
@@ -182,6 +186,9 @@ class Rule:
 	restricted_fields: frozenset[str] = frozenset()
 	conditions: tuple[Condition, ...] = ()
 	allow_protected: bool = False  # an administrator deliberately opened a PROTECTED_DOCTYPES entry
+	# Off (the default): an update whose result falls outside the read conditions is refused, so an
+	# agent never moves a document out of its own sight (and out of every later check).
+	may_leave_read_scope: bool = False
 
 	def __post_init__(self):
 		operations = _frozen_names(self.operations, "Rule.operations")
@@ -275,6 +282,7 @@ __all__ = [
 	"ALWAYS_VISIBLE_FIELDS",
 	"CONDITION_OPERATIONS",
 	"CONDITION_OPERATORS",
+	"DEFAULT_CONDITION_OPERATIONS",
 	"FIELD_PURPOSES",
 	"LAYER_CONDITION",
 	"LAYER_FIELD_RULE",

@@ -18,7 +18,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from erpnext_mcp.policy.conditions import condition_problem, format_value
-from erpnext_mcp.policy.model import CONDITION_OPERATIONS, OPERATIONS, Condition, Profile, Rule, is_protected
+from erpnext_mcp.policy.model import (
+	CONDITION_OPERATIONS,
+	DEFAULT_CONDITION_OPERATIONS,
+	OPERATIONS,
+	Condition,
+	Profile,
+	Rule,
+	is_protected,
+)
 
 # config.json operator names -> CONDITION_OPERATORS
 SEED_OPERATORS = {
@@ -94,7 +102,7 @@ def _conditions(
 			f"{doctype}: conditions is {format_value(value)}, not an object; create, update and read were "
 			"left off the rule so it is not wider than the seed"
 		)
-		return found, set(CONDITION_OPERATIONS)
+		return found, set(DEFAULT_CONDITION_OPERATIONS)
 	for operation, fields in value.items():
 		if operation not in CONDITION_OPERATIONS:
 			messages.append(

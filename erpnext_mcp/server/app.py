@@ -134,10 +134,13 @@ def run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[str
 		result = spec.handler(state, arguments)
 	except ToolError as e:
 		state.backend.rollback()
-		state.audit["result"] = "Denied" if e.kind == "permission_denied" or e.layer else "Error"
+		# A document hidden by the read conditions is answered "not found"; the record says why.
+		layer = e.layer or getattr(e, "audit_layer", None)
+		rule = e.rule or getattr(e, "audit_rule", None)
+		state.audit["result"] = "Denied" if e.kind == "permission_denied" or layer else "Error"
 		state.audit["reason"] = e.message
 		# The audit record is built from these names, never from the message (it may quote values).
-		state.audit.update(error_kind=e.kind, layer=e.layer, rule=e.rule)
+		state.audit.update(error_kind=e.kind, layer=layer, rule=rule)
 		return {"content": _text(e.as_dict()), "isError": True}
 	except Exception as e:
 		if sdk.is_protocol_error(e):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from erpnext_mcp.data import gate
 from erpnext_mcp.data.backend import STANDARD_FIELDS, DocTypeInfo
 from erpnext_mcp.exceptions import InvalidArguments, NotFound, PermissionDenied
 from erpnext_mcp.policy import OPERATIONS
@@ -257,6 +258,16 @@ def _require(state: CallState, operation: str, doctype: str) -> None:
 	state.policy.check_operation(operation, doctype).raise_if_denied()
 
 
+def _open(state: CallState, operation: str, doctype: str, name: str) -> dict[str, Any]:
+	"""Every tool that addresses a document by name starts here: the gate (data/gate.py) decides."""
+	state.audit.setdefault("doctype", doctype)
+	state.audit.setdefault("operation", operation)
+	state.audit["names"] = [name]
+	return gate.open_document(
+		state.backend, state.policy, doctype, name, operation, lock=operation != "read"
+	)
+
+
 def _check_fields(state: CallState, doctype: str, named: dict[str, list[str]]) -> None:
 	for purpose, names in named.items():
 		if names:
@@ -432,7 +443,13 @@ def get_doctype_permissions(state: CallState, args: dict[str, Any]) -> dict[str,
 	}
 
 
-def explain_access(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
+def explain_access(
+	state: CallState, args: dict[str, Any], *, for_administrator: bool = False
+) -> dict[str, Any]:
+	"""Layer by layer, may the caller do `operation`? With a document name, the document passes the
+	same gate as a get first: one the agent may not read is "not found", exactly as get answers, so
+	this tool never tells a hidden document from a missing one nor reads out its values.
+	`for_administrator` (Desk's Test this Profile, System Manager only) shows those layers instead."""
 	doctype = args["doctype"]
 	operation = args["operation"]
 	fieldname = args.get("fieldname")
@@ -440,7 +457,7 @@ def explain_access(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	info = _describe(state, doctype)
 	layers = []
 	erpnext = state.backend.erpnext_permissions(doctype)
-	ptype = "write" if operation == "update" else operation
+	ptype = gate.ERPNEXT_PTYPE[operation]
 	layers.append(
 		{
 			"layer": "ERPNext role permissions",
@@ -450,13 +467,55 @@ def explain_access(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	)
 	doc = None
 	if name:
-		try:
-			doc = state.backend.get_document(doctype, name)
+		state.audit["names"] = [name]
+		if for_administrator:
+			found = gate.locate(state.backend, state.policy, doctype, name)
+			if found.status == "missing":
+				layers.append(
+					{
+						"layer": "ERPNext document access",
+						"allowed": False,
+						"detail": f"{name} does not exist, or ERPNext does not let the user read it",
+					}
+				)
+			else:
+				layers.append(
+					{"layer": "ERPNext document access", "allowed": True, "detail": f"the user may read {name}"}
+				)
+				doc = found.document
+			if found.status == "outside_scope":
+				layers.append(
+					{
+						"layer": "MCP read conditions",
+						"allowed": False,
+						"detail": f"outside the profile's Read conditions: {found.reason}",
+						"rule": found.rule,
+					}
+				)
+		else:
+			doc = gate.open_document(state.backend, state.policy, doctype, name, "read")
 			layers.append(
 				{"layer": "ERPNext document access", "allowed": True, "detail": f"you may read {name}"}
 			)
-		except (NotFound, PermissionDenied) as e:
-			layers.append({"layer": "ERPNext document access", "allowed": False, "detail": e.message})
+			layers.append(
+				{
+					"layer": "MCP read conditions",
+					"allowed": True,
+					"detail": f"{name} is inside what your profile lets you read",
+				}
+			)
+		if doc is not None and ptype != "read":
+			try:
+				state.backend.check_document_permission(doctype, name, ptype)
+				layers.append(
+					{
+						"layer": "ERPNext document permissions",
+						"allowed": True,
+						"detail": f"ERPNext allows {ptype} on {name}",
+					}
+				)
+			except PermissionDenied as e:
+				layers.append({"layer": "ERPNext document permissions", "allowed": False, "detail": e.message})
 	if fieldname:
 		if not info.knows(fieldname):
 			raise InvalidArguments(f'{doctype} has no field "{fieldname}"')
@@ -522,18 +581,13 @@ def describe_doctype(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 
 def get_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	doctype, name = args["doctype"], args["name"]
-	_require(state, "read", doctype)
 	info = _describe(state, doctype)
+	doc = _open(state, "read", doctype, name)
 	if args.get("fields"):
 		fields = query.normalize_fields(info, args["fields"], [])
 		_check_fields(state, doctype, {"fields": fields})
 	else:
 		fields = None
-	state.audit["names"] = [name]
-	doc = state.backend.get_document(doctype, name)
-	# Row conditions on reads hold for get as they do for lists: outside them the document does not exist.
-	if not state.policy.check_document("read", doctype, doc).allowed:
-		raise NotFound(f"{doctype} {name} was not found or is outside what your MCP profile lets you read.")
 	visible = _visible_row(state, info, doc)
 	if fields:
 		visible = {k: v for k, v in visible.items() if k in fields or k == "name"}
@@ -639,6 +693,11 @@ def _check_write_values(
 				layer="ERPNext permlevel",
 				rule=f"{info.name}.{key}",
 			)
+		if f.read_only:
+			raise InvalidArguments(
+				f'{where}: field "{key}" ({f.label}) of {info.name} is read-only: ERPNext sets it. '
+				"Leave it out of values."
+			)
 		if f.is_table:
 			if not isinstance(value, list):
 				raise InvalidArguments(f'{where}: "{key}" is a child table and takes a list of rows')
@@ -683,26 +742,47 @@ def create_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_result(state: CallState, info: DocTypeInfo, doc: dict[str, Any]) -> dict[str, Any]:
-	return {
-		"doctype": info.name,
-		"name": doc["name"],
-		"docstatus": int(doc.get("docstatus") or 0),
-		"document": _visible_row(state, info, doc),
-		"notice": DATA_NOTICE,
-	}
+	"""A write's answer carries only what a read of its result may carry: nothing but the name when
+	the profile does not let the agent read the DocType or the result lies outside the read scope."""
+	out = {"doctype": info.name, "name": doc["name"], "docstatus": int(doc.get("docstatus") or 0)}
+	if gate.may_read_result(state.backend, state.policy, info.name, doc["name"], doc):
+		out["document"] = _visible_row(state, info, doc)
+		out["notice"] = DATA_NOTICE
+	else:
+		out["document"] = {"name": doc["name"]}
+		out["notice"] = (
+			"Saved. Your MCP profile does not let you read this document, so only its name is shown."
+		)
+	return out
+
+
+def _check_set_only_once(info: DocTypeInfo, stored: dict[str, Any], values: dict[str, Any]) -> None:
+	"""A field the DocType sets only once may not change after the insert (ERPNext's set_only_once)."""
+	for key, value in values.items():
+		f = info.field(key)
+		if f is None or not f.set_only_once:
+			continue
+		before = stored.get(key)
+		if before in (None, "") and value in (None, ""):
+			continue
+		if str(before) != str(value):
+			raise InvalidArguments(
+				f'values: field "{key}" ({f.label}) of {info.name} can only be set when the document is '
+				"created; leave it out of the update."
+			)
 
 
 def update_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	doctype, name = args["doctype"], args["name"]
-	_require(state, "update", doctype)
 	info = _describe(state, doctype)
 	_note_written_names(state, args["values"])
+	_open(state, "update", doctype, name)
 	names = _check_write_values(state, info, args["values"])
 	state.audit.setdefault("fields", set()).update(names)
-	state.audit["names"] = [name]
 	state.policy.check_fields(doctype, names, "write").raise_if_denied()
 
 	def before_save(stored: dict[str, Any], merged: dict[str, Any]) -> None:
+		_check_set_only_once(info, stored, args["values"])
 		state.policy.check_update(doctype, stored, merged).raise_if_denied()
 
 	doc = state.backend.update_document(
@@ -717,8 +797,8 @@ def update_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 
 def delete_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	doctype, name = args["doctype"], args["name"]
-	_require(state, "delete", doctype)
-	state.audit["names"] = [name]
+	_describe(state, doctype)
+	_open(state, "delete", doctype, name)
 	state.backend.delete_document(doctype, name)
 	return {"doctype": doctype, "name": name, "deleted": True}
 
@@ -726,12 +806,11 @@ def delete_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 def _docstatus_change(operation: str) -> Handler:
 	def handler(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		doctype, name = args["doctype"], args["name"]
-		_require(state, operation, doctype)
 		info = _describe(state, doctype)
 		if not info.is_submittable:
 			verb = "submitted" if operation == "submit" else "cancelled"
 			raise InvalidArguments(f"{doctype} is not submittable, so its documents cannot be {verb}.")
-		state.audit["names"] = [name]
+		_open(state, operation, doctype, name)
 		doc = state.backend.change_docstatus(doctype, name, operation)
 		return _write_result(state, info, doc)
 

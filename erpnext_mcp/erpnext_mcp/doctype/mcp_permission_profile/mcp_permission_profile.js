@@ -316,7 +316,17 @@ Object.assign(erpnext_mcp.profile, {
 					fieldname: "applies_to",
 					fieldtype: "Select",
 					label: __("Applies To"),
-					options: ["Read", "Create", "Update", "Create and Update", "Read, Create and Update"],
+					options: [
+						"Read",
+						"Create",
+						"Update",
+						"Create and Update",
+						"Read, Create and Update",
+						"Delete",
+						"Submit",
+						"Cancel",
+						"Submit and Cancel",
+					],
 					default: (row && row.applies_to) || "Create and Update",
 					reqd: 1,
 				},
@@ -326,7 +336,7 @@ Object.assign(erpnext_mcp.profile, {
 					fieldname: "help",
 					fieldtype: "HTML",
 					options: `<p class="text-muted small">${__(
-						"Read: a row filter, the agent never sees documents outside it. Create: the new document must satisfy it. Update: the stored and the updated document must. Comparisons work on numbers and dates; text compares without case or surrounding spaces."
+						"Read: the read scope. Outside it a document does not exist for the agent, whatever the operation (list, get, update, delete, submit, cancel). Create: the new document must satisfy it. Update: the stored and the updated document must. Delete: the stored document must. Submit / Cancel: the stored document must; without conditions of their own they use the Update conditions. Comparisons work on numbers and dates; text compares without case or surrounding spaces."
 					)}</p>`,
 				},
 			],
