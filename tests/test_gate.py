@@ -142,8 +142,12 @@ def test_inside_the_read_scope_the_tools_work(world, tool, args):
 
 
 def test_outside_and_missing_audit_differently_but_answer_alike(world):
-	_res, hidden = world.call("delete_generic_document", {"doctype": "Customer", "name": "CUST-EG-2"}, [scoped_profile()])
-	_res, missing = world.call("delete_generic_document", {"doctype": "Customer", "name": MISSING}, [scoped_profile()])
+	_res, hidden = world.call(
+		"delete_generic_document", {"doctype": "Customer", "name": "CUST-EG-2"}, [scoped_profile()]
+	)
+	_res, missing = world.call(
+		"delete_generic_document", {"doctype": "Customer", "name": MISSING}, [scoped_profile()]
+	)
 	assert hidden.audit["result"] == "Denied" and hidden.audit["layer"] == "read conditions"
 	assert hidden.audit["rule"].startswith("Customer: condition customer_group")
 	assert missing.audit["result"] == "Error" and missing.audit["layer"] is None
@@ -221,14 +225,14 @@ def test_read_only_and_set_only_once_fields_are_refused_by_generic_and_per_docty
 		{"doctype": "Sales Invoice", "values": {"customer": "CUST-EG-1", "grand_total": 5}},
 		[scoped_profile()],
 	)
-	assert res["isError"] and 'field "grand_total" (Grand Total) of Sales Invoice is read-only' in message(res)
+	assert res["isError"] and 'field "grand_total" (Grand Total) of Sales Invoice is read-only' in message(
+		res
+	)
 
 	info = memory_backend.META["Customer"]
 	original = info.fields
 	try:
-		info.fields = [
-			type(f)(**{**f.__dict__, "set_only_once": f.fieldname == "tax_id"}) for f in original
-		]
+		info.fields = [type(f)(**{**f.__dict__, "set_only_once": f.fieldname == "tax_id"}) for f in original]
 		res, _ = world.call(
 			"update_generic_document",
 			{"doctype": "Customer", "name": "CUST-EG-1", "values": {"tax_id": "EG-9"}},

@@ -301,7 +301,10 @@ def test_is_set_ignores_the_condition_value():
 		(Condition("f", "=", float("nan")), "finite"),
 		(Condition("f", ">", float("inf")), "finite"),
 		(Condition("f", "=", 1, applies_to=frozenset()), "applies to no operation"),
-		(Condition("f", "=", 1, applies_to=frozenset({"approve"})), "apply only to read, create, update, delete"),
+		(
+			Condition("f", "=", 1, applies_to=frozenset({"approve"})),
+			"apply only to read, create, update, delete",
+		),
 		(Condition("", "=", 1), "not a fieldname"),
 		(Condition("tab`Customer`", "=", 1), "not a fieldname"),
 		(Condition("credit limit", "=", 1), "not a fieldname"),

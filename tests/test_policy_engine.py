@@ -557,7 +557,9 @@ def test_read_condition_on_a_single_document(policy):
 
 @pytest.mark.parametrize("op", ["delete", "submit", "cancel"])
 def test_operations_without_conditions_of_their_own_pass_when_granted(op):
-	rule = Rule("Sales Invoice", ALL, conditions=(Condition("docstatus", "=", 0, frozenset({"read", "create"})),))
+	rule = Rule(
+		"Sales Invoice", ALL, conditions=(Condition("docstatus", "=", 0, frozenset({"read", "create"})),)
+	)
 	policy = resolve([Profile("P", (rule,))])
 	d = policy.check_document(op, "Sales Invoice", {"docstatus": 5})
 	assert d.allowed
@@ -566,7 +568,9 @@ def test_operations_without_conditions_of_their_own_pass_when_granted(op):
 
 @pytest.mark.parametrize("op", ["submit", "cancel"])
 def test_submit_and_cancel_use_the_update_conditions_when_they_have_none(op):
-	rule = Rule("Sales Invoice", ALL, conditions=(Condition("grand_total", "<", 1000, frozenset({"update"})),))
+	rule = Rule(
+		"Sales Invoice", ALL, conditions=(Condition("grand_total", "<", 1000, frozenset({"update"})),)
+	)
 	policy = resolve([Profile("P", (rule,))])
 	assert policy.check_document(op, "Sales Invoice", {"grand_total": 10}).allowed
 	d = denied(policy.check_document(op, "Sales Invoice", {"grand_total": 5000}), "condition")
@@ -610,7 +614,9 @@ def test_read_scope_is_asked_whatever_the_operation(policy):
 
 def test_update_may_not_leave_the_read_scope_unless_the_rule_says_so(policy):
 	d = denied(
-		policy.check_update("Customer", {"disabled": 0, "territory": "Egypt"}, {"disabled": 0, "territory": "India"}),
+		policy.check_update(
+			"Customer", {"disabled": 0, "territory": "Egypt"}, {"disabled": 0, "territory": "India"}
+		),
 		"condition",
 	)
 	assert "may not move a document out of the read conditions" in d.reason

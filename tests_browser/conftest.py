@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -111,7 +112,8 @@ def logged_in(context, base_url):
 	page.fill("#login_email", "Administrator")
 	page.fill("#login_password", os.environ.get("ERPNEXT_MCP_ADMIN_PASSWORD", "admin"))
 	page.click(".btn-login")
-	page.wait_for_url("**/app**")
+	# Desk lives at /app on Frappe v15 and at /desk on v16 (which redirects /app/... there).
+	page.wait_for_url(re.compile(r"/(app|desk)(/|$)"))
 	wait_for_desk(page)
 	page.close()
 	return True
@@ -130,10 +132,17 @@ def page(request, context, logged_in, base_url, screenshots) -> Page:
 	page = context.new_page()
 	errors: list[str] = []
 	page.on("pageerror", lambda e: errors.append(str(e)))
+	# A request Desk sends that the server fails (what shows the "Server Error" dialog) fails the test.
+	page.on(
+		"response",
+		lambda r: errors.append(f"{r.status} from {r.url}") if r.status >= 500 and "/api/" in r.url else None,
+	)
 	page.base = base_url  # type: ignore[attr-defined]
 	yield page
 	if getattr(request.node, "failed_call", False):
 		page.screenshot(path=str(screenshots / f"failed-{request.node.name}.png"), full_page=True)
+	dialogs = page.locator(".modal.show .modal-title").all_inner_texts()
 	page.close()
-	# A JavaScript exception in Desk is a failure even when the page looked right.
+	# A JavaScript exception or a Server Error dialog in Desk is a failure even when the page looked right.
+	assert not [t for t in dialogs if "Server Error" in t], dialogs
 	assert not errors, errors

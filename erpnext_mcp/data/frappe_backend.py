@@ -115,9 +115,10 @@ def _load(doctype: str, name: str, *, for_update: bool = False):
 		raise NotFound(f"{doctype} {name} was not found, or you are not allowed to see it.")
 
 
-def missing_mandatory(doc) -> list[str]:
-	"""Every mandatory field (child-table columns included) the document leaves empty, as
-	"fieldname (Label)" / "items[2].qty (Quantity)": what the agent must add, all in one message."""
+def missing_mandatory(doc, tables: set[str] | frozenset[str] = frozenset()) -> list[str]:
+	"""Every mandatory field the document leaves empty, and those of the rows of `tables` (the child
+	tables the agent sent), as "fieldname (Label)" / "items[2].qty (Quantity)": what the agent must
+	add, all in one message. Rows ERPNext added itself are not the agent's to fix."""
 	missing: list[str] = []
 
 	def scan(d, prefix: str) -> None:
@@ -130,12 +131,14 @@ def missing_mandatory(doc) -> list[str]:
 
 	scan(doc, "")
 	for table in frappe.get_meta(doc.doctype).get_table_fields():
+		if table.fieldname not in tables:
+			continue
 		for i, row in enumerate(doc.get(table.fieldname) or []):
 			scan(row, f"{table.fieldname}[{i}].")
 	return missing
 
 
-def _insert(doc) -> None:
+def _insert(doc, tables: set[str]) -> None:
 	"""doc.insert(), with a missing mandatory field always reported as such: Frappe's MandatoryError
 	names one field per message, and some ERPNext releases crash on a missing field before Frappe's
 	own check runs (e.g. Customer's autoname without customer_name). The check runs on the document
@@ -144,13 +147,13 @@ def _insert(doc) -> None:
 	try:
 		doc.insert()
 	except frappe.MandatoryError:
-		missing = missing_mandatory(doc)
+		missing = missing_mandatory(doc, tables)
 		if not missing:
 			raise
 		raise ValidationFailed(_mandatory_message(doc.doctype, missing))
 	except (AttributeError, TypeError, KeyError, IndexError, ValueError):
 		# A crash in ERPNext's code, not a refusal; a missing mandatory field is the usual cause.
-		missing = missing_mandatory(doc)
+		missing = missing_mandatory(doc, tables)
 		if not missing:
 			raise
 		frappe.local.message_log = []
@@ -242,6 +245,7 @@ class FrappeBackend:
 		# permission epoch changes with DocPerms, roles and users, `modified` with the schema.
 		# Documents shared with the user open level 0 as Frappe's get_permitted_fieldnames does.
 		shared = not parenttype and bool(frappe.share.get_shared(doctype, self.user, ["read"], limit=1))
+		shared_write = shared and bool(frappe.share.get_shared(doctype, self.user, ["write"], limit=1))
 		process_key = (
 			frappe.local.site,
 			doctype,
@@ -251,10 +255,11 @@ class FrappeBackend:
 			str(meta.modified),
 			self.user == "Administrator",
 			shared,
+			shared_write,
 		)
 		info = _DESCRIBED.get(process_key)
 		if info is None:
-			info = self._build_info(meta, doctype, parenttype, shared=shared)
+			info = self._build_info(meta, doctype, parenttype, shared=shared, shared_write=shared_write)
 			if len(_DESCRIBED) > 2000:
 				_DESCRIBED.clear()
 			_DESCRIBED[process_key] = info
@@ -266,7 +271,9 @@ class FrappeBackend:
 			info.children_ready = True
 		return info
 
-	def _build_info(self, meta, doctype: str, parenttype: str | None, *, shared: bool = False) -> DocTypeInfo:
+	def _build_info(
+		self, meta, doctype: str, parenttype: str | None, *, shared: bool = False, shared_write: bool = False
+	) -> DocTypeInfo:
 		read_levels = set(meta.get_permlevel_access("read", parenttype=parenttype, user=self.user))
 		if shared:
 			read_levels.add(0)
@@ -304,6 +311,8 @@ class FrappeBackend:
 			name_set_by_user=(meta.autoname or "").lower() == "prompt",
 		)
 		write_levels = set(meta.get_permlevel_access("write", parenttype=parenttype, user=self.user))
+		if shared_write:
+			write_levels.add(0)  # a document shared for writing opens level 0 as in Desk
 		if self.user == "Administrator":
 			write_levels = read_levels
 		info.writable_fieldnames = frozenset(f.fieldname for f in fields if f.permlevel in write_levels)
@@ -479,7 +488,7 @@ class FrappeBackend:
 					else:
 						doc.set(fieldname, value)
 				before_insert(_json_safe(doc.as_dict()))
-				_insert(doc)
+				_insert(doc, {k for k, v in values.items() if isinstance(v, list)})
 				result = self._doc_as_dict(doc)
 		except BaseException:
 			if key:

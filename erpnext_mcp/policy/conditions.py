@@ -206,9 +206,8 @@ def condition_problem(condition: Condition) -> str | None:
 		return "it applies to no operation; tick at least one of " + ", ".join(CONDITION_OPERATIONS)
 	extra = sorted(condition.applies_to - set(CONDITION_OPERATIONS), key=str)
 	if extra:
-		return (
-			f"it applies to {', '.join(map(str, extra))}; conditions apply only to "
-			+ ", ".join(CONDITION_OPERATIONS)
+		return f"it applies to {', '.join(map(str, extra))}; conditions apply only to " + ", ".join(
+			CONDITION_OPERATIONS
 		)
 	if operator in _NO_VALUE:
 		return None

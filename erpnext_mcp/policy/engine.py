@@ -315,7 +315,7 @@ class EffectivePolicy:
 		after = self._check_document("update", doctype, merged, "the document after this update")
 		if not after.allowed:
 			return after
-		profile, rule = self._rules[doctype]
+		_profile, rule = self._rules[doctype]
 		if rule.may_leave_read_scope:
 			return after
 		scope = self._meets(

@@ -263,9 +263,7 @@ def _open(state: CallState, operation: str, doctype: str, name: str) -> dict[str
 	state.audit.setdefault("doctype", doctype)
 	state.audit.setdefault("operation", operation)
 	state.audit["names"] = [name]
-	return gate.open_document(
-		state.backend, state.policy, doctype, name, operation, lock=operation != "read"
-	)
+	return gate.open_document(state.backend, state.policy, doctype, name, operation, lock=operation != "read")
 
 
 def _check_fields(state: CallState, doctype: str, named: dict[str, list[str]]) -> None:
@@ -480,10 +478,12 @@ def explain_access(
 				)
 			else:
 				layers.append(
-					{"layer": "ERPNext document access", "allowed": True, "detail": f"the user may read {name}"}
+					{"layer": "ERPNext document access", "allowed": True, "detail": f"you may read {name}"}
 				)
 				doc = found.document
-			if found.status == "outside_scope":
+			if found.status == "ok":
+				layers.append(_in_scope_layer(name))
+			elif found.status == "outside_scope":
 				layers.append(
 					{
 						"layer": "MCP read conditions",
@@ -497,13 +497,7 @@ def explain_access(
 			layers.append(
 				{"layer": "ERPNext document access", "allowed": True, "detail": f"you may read {name}"}
 			)
-			layers.append(
-				{
-					"layer": "MCP read conditions",
-					"allowed": True,
-					"detail": f"{name} is inside what your profile lets you read",
-				}
-			)
+			layers.append(_in_scope_layer(name))
 		if doc is not None and ptype != "read":
 			try:
 				state.backend.check_document_permission(doctype, name, ptype)
@@ -515,7 +509,9 @@ def explain_access(
 					}
 				)
 			except PermissionDenied as e:
-				layers.append({"layer": "ERPNext document permissions", "allowed": False, "detail": e.message})
+				layers.append(
+					{"layer": "ERPNext document permissions", "allowed": False, "detail": e.message}
+				)
 	if fieldname:
 		if not info.knows(fieldname):
 			raise InvalidArguments(f'{doctype} has no field "{fieldname}"')
@@ -546,6 +542,14 @@ def explain_access(
 		"name": name,
 		"allowed": all(layer["allowed"] for layer in layers),
 		"layers": layers,
+	}
+
+
+def _in_scope_layer(name: str) -> dict[str, Any]:
+	return {
+		"layer": "MCP read conditions",
+		"allowed": True,
+		"detail": f"{name} is inside what your profile lets you read",
 	}
 
 

@@ -463,7 +463,8 @@ class TestHostileInput(IntegrationTestCase):
 					"escape",
 					"protected MCP profile",
 					tool("get_generic_document", doctype="MCP Permission Profile", name="hostile sales"),
-					mentions=("protected",),
+					# ERPNext's roles answer first (a Sales User may not read profiles at all).
+					mentions=("do not allow read on MCP Permission Profile",),
 				),
 				Case(
 					"escape",
@@ -517,7 +518,7 @@ class TestHostileInput(IntegrationTestCase):
 					"escape",
 					"nonexistent DocType",
 					tool("get_generic_document", doctype="No Such DocType", name="x"),
-					mentions=("No MCP profile rule",),
+					mentions=("does not exist", "list_doctypes"),
 				),
 			]
 		)
