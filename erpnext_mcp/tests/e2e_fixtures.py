@@ -58,6 +58,7 @@ def prepare() -> None:
 	}
 	data.update(oauth_fixtures())
 	data.update(audit_fixtures())
+	data.update(gate_fixtures())
 	frappe.db.commit()
 	print(json.dumps(data))
 
@@ -99,4 +100,43 @@ def audit_fixtures() -> dict:
 		"auditor": api_token(AUDITOR_USER),
 		"limited": api_token(LIMITED_USER),
 		"limited_per_minute": LIMITED_PER_MINUTE,
+	}
+
+
+GATE_USER = "mcp-gate-e2e@example.com"  # may read, update and delete every Customer in ERPNext
+
+
+def gate_fixtures() -> dict:
+	"""The one-gate issue's scenario: a profile whose Customer rule allows read, update and delete and
+	whose Read condition is customer_group = "Commercial", and Government customers it must not touch."""
+	ensure_user(GATE_USER, ["Sales User", "Sales Master Manager"])
+	for group in ("Commercial", "Government"):
+		if not frappe.db.exists("Customer Group", group):
+			frappe.get_doc(
+				{
+					"doctype": "Customer Group",
+					"customer_group_name": group,
+					"parent_customer_group": "All Customer Groups",
+				}
+			).insert(ignore_permissions=True)
+	ensure_profile(
+		"E2E Gate",
+		users=[GATE_USER],
+		priority=5,
+		rules=[rule("Customer", "read,create,update,delete"), rule("Sales Order", "read,create")],
+		conditions=[
+			{
+				"document_type": "Customer",
+				"applies_to": "Read",
+				"fieldname": "customer_group",
+				"operator": "=",
+				"value": "Commercial",
+			}
+		],
+	)
+	return {
+		"gate": api_token(GATE_USER),
+		"gate_inside": make_customer("MCP E2E Gate Commercial", customer_group="Commercial"),
+		"gate_outside": make_customer("MCP E2E Gate Government", customer_group="Government"),
+		"gate_outside_2": make_customer("MCP E2E Gate Government 2", customer_group="Government"),
 	}
