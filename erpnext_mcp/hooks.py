@@ -24,6 +24,12 @@ after_request = ["erpnext_mcp.api.mcp.after_request", "erpnext_mcp.api.oauth.aft
 after_install = ["erpnext_mcp.data.oauth.setup_custom_fields"]
 after_migrate = ["erpnext_mcp.data.oauth.setup_custom_fields"]
 page_renderer = ["erpnext_mcp.api.oauth.WellKnownRenderer"]
+# Frappe v16 answers /.well-known/oauth-* and the 401 challenge itself and publishes its own provider;
+# there MCP clients use Frappe's documents, authorize and token endpoints, and only registration
+# (loopback redirect URIs, MCP scopes) is this app's. v15 has no such method: the entry is inert.
+override_whitelisted_methods = {
+	"frappe.integrations.oauth2.register_client": "erpnext_mcp.api.oauth.frappe_register_client"
+}
 auth_hooks = ["erpnext_mcp.data.oauth.confine_mcp_tokens"]
 doc_events = {
 	"OAuth Authorization Code": {"before_insert": "erpnext_mcp.data.oauth.on_new_grant"},

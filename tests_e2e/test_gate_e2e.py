@@ -92,6 +92,7 @@ def test_a_document_outside_the_read_scope_does_not_exist_for_any_tool(site, mod
 @pytest.mark.parametrize("mode", MODES)
 def test_errors_name_what_erpnext_named(site, mode):
 	skip_unless_server_speaks(site, mode)
+
 	async def go():
 		async with connect(
 			site["url"], {"Authorization": site["gate"], "X-Frappe-Site-Name": site["host"]}, mode=mode

@@ -231,7 +231,9 @@ def _as_jsonrpc(response, request) -> None:
 		replacement.body = json.dumps(
 			{"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": message}}
 		).encode()
-	elif _is_unparsable(request):
+	elif _is_unparsable(request) or exc_type == "DataError":
+		# DataError: Frappe v16 parses a JSON body itself (orjson, 1024 levels deep at most) before any
+		# method runs, and answers 417 for one it cannot read; for JSON-RPC that is a parse error.
 		replacement = jsonrpc_error(400, -32700, "Parse error: the request body is not valid JSON.")
 	elif response.status_code >= 400:
 		replacement = jsonrpc_error(

@@ -163,6 +163,19 @@ def register() -> Response:
 	return _json(201, registered)
 
 
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+def frappe_register_client() -> Response:
+	"""Frappe v16's registration endpoint (its Authorization Server Metadata names it), answered here
+	while MCP sign-in is on: Frappe's own accepts only https redirect URIs outside developer mode,
+	and desktop MCP clients (Claude Code, Cursor, MCP Inspector) register http://127.0.0.1:PORT
+	loopback ones (RFC 8252). Otherwise Frappe's own answers (hooks.py override_whitelisted_methods)."""
+	if not _available():
+		from frappe.integrations import oauth2
+
+		return oauth2.register_client()
+	return register()
+
+
 # ------------------------------------------------------------------ authorization
 
 

@@ -116,6 +116,7 @@ def setup_custom_fields() -> None:
 		{dt: [{**f, "module": _MODULE} for f in fields] for dt, fields in CUSTOM_FIELDS.items()},
 		update=True,
 	)
+	sync_frappe_oauth_settings()
 
 
 # ------------------------------------------------------------------ settings and URLs
@@ -146,6 +147,27 @@ def oauth_settings() -> OAuthSettings:
 
 def allow_http_loopback_metadata() -> bool:
 	return bool(frappe.conf.get(DEV_LOOPBACK_METADATA_KEY))
+
+
+def sync_frappe_oauth_settings(mcp_settings=None) -> None:
+	"""Frappe v16 publishes the site's OAuth documents itself (OAuth Settings): while MCP sign-in is on,
+	its Protected Resource Metadata must name the MCP scopes, so that clients ask for them.
+	`mcp_settings`: the MCP Settings being saved (the cached copy may still be the old one)."""
+	if not native_discovery() or not frappe.db.exists("DocType", "OAuth Settings"):
+		return
+	if mcp_settings is not None:
+		on = bool(mcp_settings.get("enabled")) and _flag(mcp_settings, "oauth_enabled", 1)
+	else:
+		settings = oauth_settings()
+		on = settings.mcp_enabled and settings.enabled
+	if not on:
+		return
+	doc = frappe.get_single("OAuth Settings")
+	scopes = [s.strip() for s in (doc.scopes_supported or "").split("\n") if s.strip()]
+	missing = [s for s in (rules.SCOPE_FULL, rules.SCOPE_READ) if s not in scopes]
+	if missing:
+		doc.scopes_supported = "\n".join(scopes + missing)
+		doc.save(ignore_permissions=True)
 
 
 def native_discovery() -> bool:
@@ -329,11 +351,20 @@ def on_new_grant(doc, method=None) -> None:
 		if context.get("resource"):
 			doc.mcp_resource = context["resource"]
 		return
-	if doc.client and frappe.db.get_value("OAuth Client", doc.client, "mcp_registration"):
+	mcp_client = doc.client and frappe.db.get_value("OAuth Client", doc.client, "mcp_registration")
+	if mcp_client and not native_discovery():
 		frappe.throw(
 			frappe._("This client registered for MCP sign-in; use the MCP authorization endpoints."),
 			frappe.PermissionError,
 		)
+	if mcp_client and doc.doctype == "OAuth Authorization Code":
+		# Frappe v16's provider is the one MCP clients discover there; it makes PKCE optional, MCP
+		# (OAuth 2.1) does not: a code for an MCP-registered client needs an S256 challenge.
+		if (doc.get("code_challenge_method") or "").lower() != "s256" or not doc.get("code_challenge"):
+			frappe.throw(
+				frappe._("MCP sign-in needs PKCE: send code_challenge with code_challenge_method=S256."),
+				frappe.PermissionError,
+			)
 	if native_discovery():
 		resource = frappe.form_dict.get("resource") or (
 			frappe.request.args.get("resource") if getattr(frappe.local, "request", None) else None

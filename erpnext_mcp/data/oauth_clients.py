@@ -24,6 +24,13 @@ from erpnext_mcp.server import oauth as rules
 METADATA_TTL = timedelta(minutes=5)
 
 
+FRAPPE_AUTH_METHODS = {
+	"none": "None",
+	"client_secret_post": "Client Secret Post",
+	"client_secret_basic": "Client Secret Basic",
+}
+
+
 def _client_doc(meta: rules.ClientMetadata, doc=None):
 	doc = doc or frappe.new_doc("OAuth Client")
 	doc.app_name = meta.client_name
@@ -34,6 +41,9 @@ def _client_doc(meta: rules.ClientMetadata, doc=None):
 	doc.response_type = "Code"
 	doc.skip_authorization = 0  # anyone can register: the user always confirms
 	doc.mcp_token_endpoint_auth_method = meta.token_endpoint_auth_method
+	if doc.meta.has_field("token_endpoint_auth_method"):
+		# Frappe v16's own provider reads this field (public clients send no secret).
+		doc.token_endpoint_auth_method = FRAPPE_AUTH_METHODS.get(meta.token_endpoint_auth_method, "None")
 	return doc
 
 

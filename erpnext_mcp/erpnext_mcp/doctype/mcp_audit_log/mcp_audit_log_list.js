@@ -22,6 +22,8 @@ frappe.listview_settings["MCP Audit Log"] = {
 					fieldname: "timestamp",
 					label: __("Time"),
 					condition: "Between",
+					// Frappe v16 reads a standard filter's operator from match_type (v15: condition).
+					match_type: "Between",
 					onchange: () => listview.filter_area.debounced_refresh_list_view(),
 				},
 				listview.filter_area.standard_filters_wrapper

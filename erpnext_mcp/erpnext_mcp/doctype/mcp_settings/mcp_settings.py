@@ -32,6 +32,9 @@ class MCPSettings(Document):
 	def on_update(self):
 		frappe.cache.delete_value("erpnext_mcp:settings")
 		self.sync_audit_retention()
+		from erpnext_mcp.data.oauth import sync_frappe_oauth_settings
+
+		sync_frappe_oauth_settings(self)
 
 	def sync_audit_retention(self):
 		"""Log Settings' daily job deletes MCP Audit Log records; its row for them follows this form."""
