@@ -694,6 +694,8 @@ class TestTokens(OAuthTestCase):
 		self.assertEqual(frappe_authenticates(tokens["access_token"]), SALES_USER)
 
 	def test_mcp_clients_cannot_use_frappes_own_endpoints(self):
+		from erpnext_mcp.data.oauth import native_discovery
+
 		client = self.register()
 		frappe.set_user(SALES_USER)
 		doc = frappe.get_doc(
@@ -706,5 +708,35 @@ class TestTokens(OAuthTestCase):
 				"expires_in": 3600,
 			}
 		)
+		if native_discovery():
+			self.skipTest("Frappe v16: MCP clients sign in with Frappe's own provider (see the PKCE test)")
 		with self.assertRaises(frappe.PermissionError):
 			doc.insert(ignore_permissions=True)
+
+	def test_on_frappe_v16_an_mcp_clients_code_needs_pkce_s256(self):
+		from erpnext_mcp.data.oauth import native_discovery
+
+		if not native_discovery():
+			self.skipTest(
+				"Frappe v15: MCP clients use the app's own endpoints, which require PKCE themselves"
+			)
+		client = self.register()
+		frappe.set_user(SALES_USER)
+
+		def code(**pkce):
+			return frappe.get_doc(
+				{
+					"doctype": "OAuth Authorization Code",
+					"client": client["client_id"],
+					"user": SALES_USER,
+					"scopes": "mcp",
+					"authorization_code": frappe.generate_hash(length=30),
+					"redirect_uri_bound_to_authorization_code": "http://127.0.0.1/callback",
+					**pkce,
+				}
+			)
+
+		for weak in ({}, {"code_challenge": "abc", "code_challenge_method": "plain"}):
+			with self.assertRaises(frappe.PermissionError):
+				code(**weak).insert(ignore_permissions=True)
+		code(code_challenge="x" * 43, code_challenge_method="s256").insert(ignore_permissions=True)
