@@ -1,0 +1,43 @@
+"""Every MCP tool, one definition each (name, description, annotations, schemas, handler), by family:
+
+| module | tools |
+|---|---|
+| `catalogue.py` | test_connection, list_doctypes, get_doctype_permissions, explain_access, describe_doctype |
+| `reads.py` | get_generic_document, list_generic_documents, search_generic_documents |
+| `writes.py` | create_generic_document, update_generic_document, delete_generic_document, submit_document, cancel_document |
+| `per_doctype.py` | list_/get_/search_/create_/update_/delete_<doctype>_document(s), bound to the handlers above |
+| `schemas.py` | ToolSpec and the shared schema vocabulary |
+| `common.py` | helpers every family uses, the gate for documents addressed by name among them |
+
+Handlers get the request's CallState and validated arguments and return a JSON-able dict. Documents
+addressed by name pass the gate (data/gate.py); the data backend acts as the ERPNext user (role
+permissions, User Permissions, permlevels), so a call passes only if ERPNext and the profile agree.
+"""
+
+from __future__ import annotations
+
+from erpnext_mcp.exceptions import InvalidArguments
+from erpnext_mcp.server.context import CallState
+from erpnext_mcp.server.tools import catalogue, reads, writes
+from erpnext_mcp.server.tools.catalogue import explain_access
+from erpnext_mcp.server.tools.per_doctype import PER_DOCTYPE_OPERATIONS, doctype_tools, slug, tool_name
+from erpnext_mcp.server.tools.schemas import ToolSpec
+from erpnext_mcp.server.tools.writes import _check_write_values
+
+
+def generic_tools(state: CallState) -> list[ToolSpec]:
+	"""The generic tools in their fixed order: catalogue, reads, writes."""
+	return [*catalogue.specs(state), *reads.specs(state), *writes.specs(state)]
+
+
+__all__ = [
+	"PER_DOCTYPE_OPERATIONS",
+	"InvalidArguments",
+	"ToolSpec",
+	"_check_write_values",
+	"doctype_tools",
+	"explain_access",
+	"generic_tools",
+	"slug",
+	"tool_name",
+]
