@@ -175,6 +175,63 @@ def main() -> int:
 	invoice = DATA["invoice"]
 	rest_get_invoice = rest_get(f"/api/resource/Sales Invoice/{invoice}")
 
+	# 0. what an agent pays in context before and while it works (bytes of the JSON-RPC answers)
+	sizes = RESULTS["sizes"]
+
+	def answer_bytes(side: Side, body: dict) -> tuple[int, int]:
+		r = side.client.post(ENDPOINT, json=body)
+		r.raise_for_status()
+		result = r.json()["result"]
+		return len(r.content), len(result.get("tools", []))
+
+	listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+	new = DATA["new_profile"]
+	b, n = answer_bytes(Side(new["token"]), listing)
+	sizes.append(
+		(
+			f"tools/list, new profile of {new['doctypes']} DocTypes with full CRUD (no per-DocType tools)",
+			n,
+			b,
+			16_000,
+		)
+	)
+	for size, info in sorted(DATA["list_users"].items(), key=lambda kv: int(kv[0])):
+		b, n = answer_bytes(Side(info["token"]), listing)
+		target = 40_000 if int(size) == 10 else None
+		sizes.append((f"tools/list, {info['doctypes']} DocTypes with list and get on", n, b, target))
+	for label, arguments, target in (
+		("describe_doctype Sales Order (Sales User)", {"doctype": "Sales Order"}, 8_000),
+		("describe_doctype Sales Order, detail full", {"doctype": "Sales Order", "detail": "full"}, None),
+		(
+			"get_generic_document of a one-item Sales Order",
+			{"doctype": "Sales Order", "name": DATA["order"]},
+			2_500,
+		),
+		(
+			"get_generic_document of a one-item Sales Order, include_empty",
+			{"doctype": "Sales Order", "name": DATA["order"], "include_empty": True},
+			None,
+		),
+	):
+		name = (
+			"describe_doctype"
+			if "doctype" in arguments and "name" not in arguments
+			else "get_generic_document"
+		)
+		body = {
+			"jsonrpc": "2.0",
+			"id": 1,
+			"method": "tools/call",
+			"params": {"name": name, "arguments": arguments},
+		}
+		r = mcp.client.post(ENDPOINT, json=body)
+		r.raise_for_status()
+		structured = r.json()["result"].get("structuredContent")
+		assert structured is not None, r.text[:500]
+		sizes.append((label, None, len(json.dumps(structured, separators=(",", ":"))), target))
+	if os.environ.get("ERPNEXT_MCP_BENCH_ONLY") == "sizes":
+		return 0
+
 	# 1-2. reads as shipped (the read cache serves repeated identical reads), then with the cache off:
 	# every MCP call runs the query, as REST does
 	reads = [
@@ -304,6 +361,14 @@ def main() -> int:
 	return 0
 
 
+def print_sizes(sizes):
+	print("\n| what the agent reads | tools | bytes | target |")
+	print("|---|---|---|---|")
+	for label, tools, size, target in sizes:
+		mark = "" if target is None else (f"≤ {target:,} met" if size <= target else f"≤ {target:,} NOT met")
+		print(f"| {label} | {tools if tools is not None else ''} | {size:,} | {mark} |")
+
+
 def print_report(rows, growth, thr, costs):
 	cpu = ""
 	try:
@@ -345,12 +410,15 @@ def print_report(rows, growth, thr, costs):
 			print(f"| {name} | {value:.2f} |")
 
 
-RESULTS: dict[str, list] = {"rows": [], "growth": [], "thr": [], "costs": []}
+RESULTS: dict[str, list] = {"rows": [], "growth": [], "thr": [], "costs": [], "sizes": []}
 
 if __name__ == "__main__":
+	code = 1
 	try:
 		code = main()
 	finally:
 		# Whatever was measured is printed, even if a later section failed.
-		print_report(RESULTS["rows"], RESULTS["growth"], RESULTS["thr"], RESULTS["costs"])
+		print_sizes(RESULTS["sizes"])
+		if RESULTS["rows"]:
+			print_report(RESULTS["rows"], RESULTS["growth"], RESULTS["thr"], RESULTS["costs"])
 	sys.exit(code)

@@ -13,7 +13,16 @@ from tests.memory_backend import MemoryBackend, MemoryStore
 
 store = MemoryStore()
 user = sys.argv[1]
-profile = Profile(name="stdio", rules=(Rule(doctype="Customer", operations=frozenset({"read", "create"})),))
+profile = Profile(
+	name="stdio",
+	rules=(
+		Rule(
+			doctype="Customer",
+			operations=frozenset({"read", "create"}),
+			doctype_tools=frozenset({"list", "get", "create"}),
+		),
+	),
+)
 finished = []
 
 

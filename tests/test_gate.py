@@ -19,6 +19,7 @@ from tests.memory_backend import MemoryBackend, MemoryStore, collate
 MANAGER = "manager@example.com"  # Customer: read/write/create/delete; Sales Invoice: + submit/cancel
 ALL = frozenset({"read", "create", "update", "delete", "submit", "cancel"})
 MISSING = "NO-SUCH-DOC-1"
+ALL_KINDS = frozenset({"list", "get", "search", "create", "update", "delete"})
 
 
 def scoped_profile(*, customer_conditions=None, invoice_conditions=None, leave=False, ops=ALL):
@@ -29,8 +30,14 @@ def scoped_profile(*, customer_conditions=None, invoice_conditions=None, leave=F
 	return Profile(
 		"Scoped",
 		(
-			Rule("Customer", ops, conditions=tuple(customer_conditions), may_leave_read_scope=leave),
-			Rule("Sales Invoice", ops, conditions=tuple(invoice_conditions)),
+			Rule(
+				"Customer",
+				ops,
+				conditions=tuple(customer_conditions),
+				may_leave_read_scope=leave,
+				doctype_tools=ALL_KINDS,
+			),
+			Rule("Sales Invoice", ops, conditions=tuple(invoice_conditions), doctype_tools=ALL_KINDS),
 		),
 	)
 

@@ -19,11 +19,14 @@ BUYER = "buyer@example.com"
 MANAGER = "manager@example.com"
 
 
+ALL_KINDS = frozenset({"list", "get", "search", "create", "update", "delete"})
+
+
 def customer_reader(name="Sales", operations=("read",), **kw) -> Profile:
 	return Profile(
 		name=name,
 		rules=(
-			Rule(doctype="Customer", operations=frozenset(operations), **kw),
+			Rule(doctype="Customer", operations=frozenset(operations), **{"doctype_tools": ALL_KINDS, **kw}),
 			Rule(doctype="Sales Invoice", operations=frozenset({"read"})),
 			Rule(doctype="Supplier", operations=frozenset({"read"})),
 		),
@@ -221,6 +224,9 @@ def test_sdk_client_lists_and_calls_every_read_tool(server):
 			described = await s.call_tool("describe_doctype", {"doctype": "Sales Invoice"})
 			items = next(f for f in described.structuredContent["fields"] if f["fieldname"] == "items")
 			assert items["child_doctype"] == "Sales Invoice Item"
+			assert {f["fieldname"] for f in items["columns"]} >= {"item_code", "qty", "rate"}
+			full = await s.call_tool("describe_doctype", {"doctype": "Sales Invoice", "detail": "full"})
+			items = next(f for f in full.structuredContent["fields"] if f["fieldname"] == "items")
 			assert {f["fieldname"] for f in items["child_fields"]} >= {"item_code", "qty", "rate"}
 			doc = await s.call_tool("get_generic_document", {"doctype": "Sales Invoice", "name": "SINV-0001"})
 			assert [row["item_code"] for row in doc.structuredContent["document"]["items"]] == [

@@ -4,6 +4,7 @@ stacked on the backend's ERPNext-like permissions, no leaks, no partial writes."
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import pytest
@@ -77,10 +78,16 @@ class World:
 		return result, state
 
 
-def seed_profile(data=SEED, name="sales user"):
+def seed_profile(data=SEED, name="sales user", doctype_tools=frozenset()):
 	profile, messages = import_seed(data, name)
 	assert messages == []
+	if doctype_tools:
+		rules = tuple(dataclasses.replace(r, doctype_tools=doctype_tools) for r in profile.rules)
+		profile = dataclasses.replace(profile, rules=rules)
 	return profile
+
+
+ALL_KINDS = frozenset({"list", "get", "search", "create", "update", "delete"})
 
 
 def text(result):
@@ -342,8 +349,42 @@ def test_system_fields_cannot_be_written(world, values):
 # ---------------------------------------------------------------- catalogue
 
 
+def test_per_doctype_tools_are_off_unless_a_rule_names_them(world):
+	names = [t.name for t in catalogue(world.state(profiles=[seed_profile()]))]
+	assert not [n for n in names if "customer" in n or "sales_invoice" in n], names
+	only_list = seed_profile(doctype_tools=frozenset({"list", "get"}))
+	names = [t.name for t in catalogue(world.state(profiles=[only_list]))]
+	assert {"list_customer_documents", "get_customer_document"} <= set(names)
+	assert "create_customer_document" not in names and "search_customer_documents" not in names
+
+
+def test_tool_list_is_deterministic(world):
+	profile = seed_profile(doctype_tools=ALL_KINDS)
+	first = [t.as_wire() for t in catalogue(world.state(profiles=[profile]))]
+	again = [t.as_wire() for t in catalogue(world.state(profiles=[profile]))]
+	assert first == again
+
+
+def test_max_tools_caps_the_list_and_test_connection_names_what_was_left_out(world):
+	profile = seed_profile(doctype_tools=ALL_KINDS)
+	uncapped = [t.name for t in catalogue(world.state(profiles=[profile]))]
+	world.settings.max_tools = len(uncapped) - 2
+	capped = [t.name for t in catalogue(world.state(profiles=[profile]))]
+	assert capped == uncapped[:-2]
+	res, _ = world.call("test_connection", {}, profiles=[profile])
+	out = res["structuredContent"]
+	assert out["tools_omitted"] == uncapped[-2:]
+	assert "left out" in out["tools_note"]
+	# A capped tool is not callable either (tools/list and tools/call share one plan).
+	from erpnext_mcp.server import sdk
+
+	with pytest.raises(Exception) as caught:
+		world.call(uncapped[-1], {"name": "CUST-EG-1"}, profiles=[profile])
+	assert sdk.is_protocol_error(caught.value)
+
+
 def test_per_doctype_tools_follow_the_profile(world):
-	state = world.state(profiles=[seed_profile()])
+	state = world.state(profiles=[seed_profile(doctype_tools=ALL_KINDS)])
 	names = [t.name for t in catalogue(state)]
 	assert "list_customer_documents" in names
 	assert "create_customer_document" in names
@@ -357,12 +398,12 @@ def test_per_doctype_tools_follow_the_profile(world):
 
 def test_per_doctype_tools_can_be_switched_off(world):
 	world.settings.per_doctype_tools = False
-	names = [t.name for t in catalogue(world.state(profiles=[seed_profile()]))]
+	names = [t.name for t in catalogue(world.state(profiles=[seed_profile(doctype_tools=ALL_KINDS)]))]
 	assert not [n for n in names if n.endswith("_documents") and "generic" not in n]
 
 
 def test_per_doctype_tool_call_matches_generic(world):
-	profile = seed_profile()
+	profile = seed_profile(doctype_tools=ALL_KINDS)
 	a, _ = world.call("list_customer_documents", {"fields": ["customer_name"]}, profiles=[profile])
 	b, _ = world.call(
 		"list_generic_documents", {"doctype": "Customer", "fields": ["customer_name"]}, profiles=[profile]
@@ -431,8 +472,8 @@ def test_a_rule_for_a_vanished_doctype_does_not_break_the_other_tools(world):
 	stale = Profile(
 		name="stale",
 		rules=(
-			Rule(doctype="Customer", operations=frozenset({"read"})),
-			Rule(doctype="Retired DocType", operations=frozenset({"read"})),
+			Rule(doctype="Customer", operations=frozenset({"read"}), doctype_tools=ALL_KINDS),
+			Rule(doctype="Retired DocType", operations=frozenset({"read"}), doctype_tools=ALL_KINDS),
 		),
 	)
 	names = [t.name for t in catalogue(world.state(profiles=[stale]))]
@@ -444,7 +485,8 @@ def test_a_rule_for_a_vanished_doctype_does_not_break_the_other_tools(world):
 def test_listed_and_callable_per_doctype_tools_are_the_same(world):
 	"""A tool ERPNext's roles would refuse (Customer delete for a Sales User) is neither listed nor callable."""
 	generous = Profile(
-		name="generous", rules=(Rule(doctype="Customer", operations=frozenset({"read", "delete"})),)
+		name="generous",
+		rules=(Rule(doctype="Customer", operations=frozenset({"read", "delete"}), doctype_tools=ALL_KINDS),),
 	)
 	names = [t.name for t in catalogue(world.state(profiles=[generous]))]
 	assert "delete_customer_document" not in names
@@ -465,3 +507,54 @@ def test_a_refused_write_still_names_its_fields_for_the_audit(world):
 	assert res["isError"]
 	assert {"owner", "territory"} <= state.audit["fields"]
 	assert "Administrator" not in state.audit["fields"]  # names, never values
+
+
+def test_documents_are_compact_unless_asked(world):
+	world.store.docs["Customer"]["CUST-EG-1"].update(tax_id="", disabled=0)
+	# Every field visible: compacting is about empty values, never about what the profile shows.
+	profile = Profile(name="reader", rules=(Rule(doctype="Customer", operations=frozenset({"read"})),))
+	res, _ = world.call(
+		"get_generic_document", {"doctype": "Customer", "name": "CUST-EG-1"}, profiles=[profile]
+	)
+	doc = res["structuredContent"]["document"]
+	assert "disabled" not in doc and "tax_id" not in doc  # zero and empty are left out
+	assert {"name", "docstatus", "modified"} <= set(doc)  # always there, even docstatus 0
+	full, _ = world.call(
+		"get_generic_document",
+		{"doctype": "Customer", "name": "CUST-EG-1", "include_empty": True},
+		profiles=[profile],
+	)
+	assert full["structuredContent"]["document"]["disabled"] == 0
+	asked, _ = world.call(
+		"get_generic_document",
+		{"doctype": "Customer", "name": "CUST-EG-1", "fields": ["disabled"]},
+		profiles=[profile],
+	)
+	assert asked["structuredContent"]["document"]["disabled"] == 0  # a field asked for is kept
+
+
+def test_child_rows_drop_what_repeats_the_parent(world):
+	res, _ = world.call(
+		"get_generic_document", {"doctype": "Sales Invoice", "name": "SINV-0001"}, profiles=[seed_profile()]
+	)
+	row = res["structuredContent"]["document"]["items"][0]
+	assert "name" in row and "item_code" in row
+	assert not {"owner", "creation", "modified", "modified_by", "docstatus"} & set(row)
+
+
+def test_describe_is_compact_with_mandatory_fields_first_and_child_columns_inline(world):
+	res, _ = world.call("describe_doctype", {"doctype": "Sales Invoice"}, profiles=[seed_profile()])
+	out = res["structuredContent"]
+	fields = out["fields"]
+	assert fields[0]["fieldname"] == "customer" and fields[0]["mandatory"] is True
+	assert fields[0]["link"] == "Customer"
+	items = next(f for f in fields if f["fieldname"] == "items")
+	assert items["child_doctype"] == "Sales Invoice Item"
+	assert {c["fieldname"] for c in items["columns"]} == {"item_code", "qty", "rate"}  # margin restricted
+	total = next(f for f in fields if f["fieldname"] == "posting_date")
+	assert set(total) == {"fieldname", "label", "type"}  # no empty properties
+	full, _ = world.call(
+		"describe_doctype", {"doctype": "Sales Invoice", "detail": "full"}, profiles=[seed_profile()]
+	)
+	assert "module" in full["structuredContent"]
+	assert len(text(full)) > len(text(res))

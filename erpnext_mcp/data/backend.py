@@ -39,6 +39,7 @@ class FieldInfo:
 	description: str | None = None
 	in_list_view: bool = False
 	set_only_once: bool = False  # may be set on create, never changed afterwards
+	hidden: bool = False  # not shown in Desk's form (internal or computed)
 
 	@property
 	def is_table(self) -> bool:

@@ -53,6 +53,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
 		"conditions": [_condition(c) for c in rule.conditions],
 		"allow_protected": rule.allow_protected,
 		"may_leave_read_scope": rule.may_leave_read_scope,
+		"doctype_tools": sorted(rule.doctype_tools),
 	}
 
 

@@ -292,6 +292,7 @@ class FrappeBackend:
 				description=df.description or None,
 				in_list_view=bool(df.in_list_view),
 				set_only_once=bool(df.set_only_once),
+				hidden=bool(df.hidden),
 			)
 			for df in meta.fields
 			if df.fieldtype not in LAYOUT_FIELDTYPES and df.permlevel in read_levels

@@ -6,7 +6,7 @@ import json
 
 import frappe
 
-from erpnext_mcp.policy import Condition, Profile, Rule, resolve
+from erpnext_mcp.policy import DOCTYPE_TOOL_KINDS, Condition, Profile, Rule, resolve
 from erpnext_mcp.policy.engine import EffectivePolicy
 
 OPERATION_FIELDS = {
@@ -75,6 +75,11 @@ def profile_from_doc(doc, via: str) -> Profile:
 				conditions=tuple(conditions_by_doctype.get(row.document_type, ())),
 				allow_protected=bool(row.allow_protected),
 				may_leave_read_scope=bool(row.get("allow_leaving_read_scope")),
+				doctype_tools=frozenset(
+					k.lower()
+					for k in split_fields(row.get("doctype_tools"))
+					if k.lower() in DOCTYPE_TOOL_KINDS
+				),
 			)
 		)
 	return Profile(name=doc.name, rules=tuple(rules), priority=doc.priority or 0, via=via)
@@ -151,6 +156,7 @@ def profile_to_rows(profile: Profile) -> dict[str, list[dict]]:
 			"document_type": rule.doctype,
 			"allow_protected": int(rule.allow_protected),
 			"allow_leaving_read_scope": int(rule.may_leave_read_scope),
+			"doctype_tools": ", ".join(k for k in DOCTYPE_TOOL_KINDS if k in rule.doctype_tools),
 		}
 		for op, field in OPERATION_FIELDS.items():
 			row[field] = int(op in rule.operations)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import frappe
 from frappe.utils import get_url
 
-from erpnext_mcp.server.context import EndpointSettings
+from erpnext_mcp.server.context import MAX_TOOLS_LIMIT, EndpointSettings
 
 
 def parse_origins(text: str) -> list[str]:
@@ -37,6 +37,7 @@ def load_settings() -> EndpointSettings:
 		allowed_origins=tuple(dict.fromkeys(allowed)),
 		per_doctype_tools=bool(doc.per_doctype_tools),
 		max_per_doctype_tools=doc.max_per_doctype_tools or 100,
+		max_tools=min(_int(doc, "max_tools", 60) or 60, MAX_TOOLS_LIMIT),
 		max_page_length=doc.max_page_length or 100,
 		default_page_length=doc.default_page_length or 20,
 		rate_limit_per_minute=_int(doc, "rate_limit_per_minute", 120),

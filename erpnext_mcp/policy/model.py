@@ -11,6 +11,15 @@ from typing import Any
 from erpnext_mcp.exceptions import PermissionDenied
 
 OPERATIONS = ("read", "create", "update", "delete", "submit", "cancel")
+# The per-DocType tools a rule may switch on (off unless named): kind → the operation it needs.
+DOCTYPE_TOOL_KINDS = {
+	"list": "read",
+	"get": "read",
+	"search": "read",
+	"create": "create",
+	"update": "update",
+	"delete": "delete",
+}
 # Every operation on a document can carry value conditions: read (the read scope: outside it a
 # document does not exist for the agent), create (the new document), update (stored and merged),
 # delete (the stored document), submit / cancel (their own, else update's, on the stored document).
@@ -189,6 +198,9 @@ class Rule:
 	# Off (the default): an update whose result falls outside the read conditions is refused, so an
 	# agent never moves a document out of its own sight (and out of every later check).
 	may_leave_read_scope: bool = False
+	# Per-DocType tools (list_customer_documents, ...) for this DocType: none unless named, so the tool
+	# list a model pays for on every turn stays small; the generic tools always work.
+	doctype_tools: frozenset[str] = frozenset()
 
 	def __post_init__(self):
 		operations = _frozen_names(self.operations, "Rule.operations")
@@ -198,6 +210,14 @@ class Rule:
 				f"Rule for {self.doctype}: unknown operation(s) {unknown}; expected {list(OPERATIONS)}"
 			)
 		object.__setattr__(self, "operations", operations)
+		kinds = _frozen_names(self.doctype_tools, "Rule.doctype_tools")
+		unknown_kinds = sorted(kinds - set(DOCTYPE_TOOL_KINDS))
+		if unknown_kinds:
+			raise ValueError(
+				f"Rule for {self.doctype}: unknown per-DocType tool(s) {unknown_kinds}; "
+				f"expected some of {list(DOCTYPE_TOOL_KINDS)}"
+			)
+		object.__setattr__(self, "doctype_tools", kinds)
 		if self.allowed_fields is not None:
 			object.__setattr__(
 				self, "allowed_fields", _frozen_names(self.allowed_fields, "Rule.allowed_fields")
@@ -283,6 +303,7 @@ __all__ = [
 	"CONDITION_OPERATIONS",
 	"CONDITION_OPERATORS",
 	"DEFAULT_CONDITION_OPERATIONS",
+	"DOCTYPE_TOOL_KINDS",
 	"FIELD_PURPOSES",
 	"LAYER_CONDITION",
 	"LAYER_FIELD_RULE",

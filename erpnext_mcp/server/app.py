@@ -13,7 +13,7 @@ from erpnext_mcp.data.backend import DocTypeInfo
 from erpnext_mcp.exceptions import ToolError
 from erpnext_mcp.policy import OPERATIONS
 from erpnext_mcp.server import context, record, sdk, tools
-from erpnext_mcp.server.context import CallState
+from erpnext_mcp.server.context import MAX_TOOLS_LIMIT, CallState
 
 INSTRUCTIONS = (
 	"This server exposes one ERPNext site. Every call runs as the ERPNext user whose credentials you "
@@ -31,15 +31,33 @@ def granted_operations(state: CallState, doctype: str) -> set[str]:
 	return {op for op in OPERATIONS if state.policy.check_operation(op, doctype).allowed}
 
 
+def visible_generic(state: CallState) -> list[tools.ToolSpec]:
+	"""The generic tools this caller sees: those whose operation some rule grants."""
+	generic = tools.generic_tools(state)
+	if not state.policy.has_profiles():
+		return [t for t in generic if t.name == "test_connection"]
+	granted: set[str] = set()
+	for doctype in state.policy.doctypes():
+		granted |= granted_operations(state, doctype)
+	return [t for t in generic if t.operation is None or t.operation in granted]
+
+
 def doctype_plan(state: CallState) -> list[tuple[DocTypeInfo, dict[str, str]]]:
-	"""For each DocType of the profile that gets tools: its info and kind → tool name. The one place
-	that decides which per-DocType tools exist and what they are called, so tools/list and tools/call
-	always agree (names depend on order: a clash is settled by a hash)."""
-	if not state.settings.per_doctype_tools:
+	"""For each DocType whose rule switches on per-DocType tools: its info and kind → tool name. The
+	one place that decides which per-DocType tools exist and what they are called, so tools/list and
+	tools/call always agree (names depend on order: a clash is settled by a hash). Past
+	settings.max_tools the rest are left out, in this fixed order, and recorded in state.tools_omitted."""
+	state.tools_omitted = []
+	if not state.settings.per_doctype_tools or not state.policy.has_profiles():
 		return []
 	plan = []
 	taken = set(_generic_by_name(state))
+	room = min(state.settings.max_tools, MAX_TOOLS_LIMIT) - len(visible_generic(state))
 	for doctype in state.policy.doctypes()[: state.settings.max_per_doctype_tools]:
+		found = state.policy.rule_for(doctype)
+		kinds = found[1].doctype_tools if found else frozenset()
+		if not kinds:
+			continue
 		ops = granted_operations(state, doctype)
 		if not ops:
 			continue
@@ -52,9 +70,18 @@ def doctype_plan(state: CallState) -> list[tuple[DocTypeInfo, dict[str, str]]]:
 		erpnext = state.backend.erpnext_permissions(doctype)
 		names = {}
 		for kind, operation, template in tools.PER_DOCTYPE_OPERATIONS:
-			if operation in ops and erpnext.get("write" if operation == "update" else operation):
-				names[kind] = tools.tool_name(template, doctype, taken)
-				taken.add(names[kind])
+			if (
+				kind in kinds
+				and operation in ops
+				and erpnext.get("write" if operation == "update" else operation)
+			):
+				name = tools.tool_name(template, doctype, taken)
+				taken.add(name)
+				if room > 0:
+					names[kind] = name
+					room -= 1
+				else:
+					state.tools_omitted.append(name)
 		if names:
 			plan.append((info, names))
 	return plan
@@ -62,13 +89,7 @@ def doctype_plan(state: CallState) -> list[tuple[DocTypeInfo, dict[str, str]]]:
 
 def catalogue(state: CallState) -> list[tools.ToolSpec]:
 	"""The tools this caller may see, in a stable order: generic tools first, then per DocType."""
-	generic = tools.generic_tools(state)
-	if not state.policy.has_profiles():
-		return [t for t in generic if t.name == "test_connection"]
-	granted: set[str] = set()
-	for doctype in state.policy.doctypes():
-		granted |= granted_operations(state, doctype)
-	out = [t for t in generic if t.operation is None or t.operation in granted]
+	out = visible_generic(state)
 	for info, names in doctype_plan(state):
 		out.extend(tools.doctype_tools(state, info, names))
 	return out

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 	from erpnext_mcp.policy import EffectivePolicy
 
 
+MAX_TOOLS_LIMIT = 128  # the cap some clients enforce on tools/list
+
+
 @dataclass
 class EndpointSettings:
 	"""What MCP Settings says, read once per request (pure data, no Frappe)."""
@@ -19,6 +22,7 @@ class EndpointSettings:
 	allowed_origins: tuple[str, ...] = ()
 	per_doctype_tools: bool = True
 	max_per_doctype_tools: int = 300
+	max_tools: int = 60  # per caller, generic tools included; never above MAX_TOOLS_LIMIT
 	max_page_length: int = 100
 	default_page_length: int = 20
 	# Requests per user per window; 0 = unlimited (a profile may set its own, see limits.py).
@@ -45,6 +49,8 @@ class CallState:
 	# Filled by the handlers for the audit record: names, never values (method, tool, doctype,
 	# operation, names, fields, returned, result, reason, error_kind, layer, rule, error_reference).
 	audit: dict[str, Any] = field(default_factory=dict)
+	# Per-DocType tools the plan left out because of max_tools (test_connection names them).
+	tools_omitted: list[str] = field(default_factory=list)
 
 
 _current: ContextVar[CallState | None] = ContextVar("erpnext_mcp_call_state", default=None)

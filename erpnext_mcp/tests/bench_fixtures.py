@@ -21,6 +21,8 @@ LIST_USERS = {
 	100: "mcp-bench-100@example.com",
 	500: "mcp-bench-500@example.com",
 }
+# A new profile of 10 DocTypes with full CRUD and no per-DocType tools: its tools/list is the generic one.
+NEW_PROFILE_USER = "mcp-bench-new@example.com"
 CUSTOMER_PREFIX = "MCP Bench Customer"
 CREATED_PREFIX = "MCP Bench Created"
 ITEM = "MCP-BENCH-ITEM"
@@ -45,8 +47,8 @@ def _profile(name: str, users: list[str], rules: list[dict]) -> None:
 	doc.insert(ignore_permissions=True)
 
 
-def _rule(doctype: str, *ops: str) -> dict:
-	return {"document_type": doctype, **{f"can_{op}": 1 for op in ops}}
+def _rule(doctype: str, *ops: str, tools: str = "") -> dict:
+	return {"document_type": doctype, "doctype_tools": tools, **{f"can_{op}": 1 for op in ops}}
 
 
 def setup() -> None:
@@ -54,7 +56,11 @@ def setup() -> None:
 	company = frappe.get_all("Company", pluck="name")[0]
 	ensure_user(BENCH_USER, ["Sales User", "Accounts User"])
 	ensure_user(SETTINGS_USER, ["System Manager"])
-	_profile(PROFILE, [BENCH_USER], [_rule("Customer", "read", "create"), _rule("Sales Invoice", "read")])
+	_profile(
+		PROFILE,
+		[BENCH_USER],
+		[_rule("Customer", "read", "create"), _rule("Sales Invoice", "read"), _rule("Sales Order", "read")],
+	)
 	group = frappe.db.get_value("Customer Group", {"is_group": 0}, "name")
 	for i in range(1, 31):
 		name = f"{CUSTOMER_PREFIX} {i:03d}"
@@ -83,6 +89,19 @@ def setup() -> None:
 		)
 		doc.insert(ignore_permissions=True)
 		invoice = doc.name
+	order = frappe.db.get_value("Sales Order", {"customer": customer, "docstatus": 0})
+	if not order:
+		doc = frappe.get_doc(
+			{
+				"doctype": "Sales Order",
+				"customer": customer,
+				"company": company,
+				"delivery_date": "2027-06-30",
+				"items": [{"item_code": ITEM, "qty": 1, "rate": 10, "delivery_date": "2027-06-30"}],
+			}
+		)
+		doc.insert(ignore_permissions=True)
+		order = doc.name
 
 	# Profiles naming 10, 100 and 500 DocTypes the user may read, for the tools/list growth figures.
 	wide_roles = [
@@ -104,8 +123,16 @@ def setup() -> None:
 			)
 			if not is_protected(dt) and frappe.has_permission(dt, "read", user=user)
 		)
-		_profile(f"{PROFILE} {size}", [user], [_rule(dt, "read") for dt in readable[:size]])
+		# Each DocType with its list and get tools switched on (the "10 DocTypes, list and get").
+		_profile(
+			f"{PROFILE} {size}", [user], [_rule(dt, "read", tools="list, get") for dt in readable[:size]]
+		)
 		tokens[str(size)] = {"token": api_token(user), "doctypes": min(size, len(readable))}
+		if size == 10:
+			ensure_user(NEW_PROFILE_USER, wide_roles)
+			crud = ("read", "create", "update", "delete")
+			_profile(f"{PROFILE} new", [NEW_PROFILE_USER], [_rule(dt, *crud) for dt in readable[:size]])
+			new_profile = {"token": api_token(NEW_PROFILE_USER), "doctypes": min(size, len(readable))}
 
 	frappe.db.commit()
 	print(
@@ -114,6 +141,8 @@ def setup() -> None:
 				"token": api_token(BENCH_USER),
 				"admin": api_token(SETTINGS_USER),
 				"invoice": invoice,
+				"order": order,
+				"new_profile": new_profile,
 				"list_users": tokens,
 				"created_prefix": CREATED_PREFIX,
 				"versions": {
@@ -135,6 +164,10 @@ def teardown() -> None:
 		"Sales Invoice", filters={"customer_name": ["like", f"{CUSTOMER_PREFIX}%"]}, pluck="name"
 	):
 		frappe.delete_doc("Sales Invoice", invoice, ignore_permissions=True, force=True)
+	for order in frappe.get_all(
+		"Sales Order", filters={"customer_name": ["like", f"{CUSTOMER_PREFIX}%"]}, pluck="name"
+	):
+		frappe.delete_doc("Sales Order", order, ignore_permissions=True, force=True)
 	for name in frappe.get_all(
 		"Customer", filters={"customer_name": ["like", f"{CUSTOMER_PREFIX}%"]}, pluck="name"
 	):
@@ -145,10 +178,12 @@ def teardown() -> None:
 		"MCP Permission Profile", filters={"name": ["like", f"{PROFILE}%"]}, pluck="name"
 	):
 		frappe.delete_doc("MCP Permission Profile", name, ignore_permissions=True, force=True)
-	for user in (BENCH_USER, SETTINGS_USER, *LIST_USERS.values()):
+	for user in (BENCH_USER, SETTINGS_USER, NEW_PROFILE_USER, *LIST_USERS.values()):
 		if frappe.db.exists("User", user):
 			frappe.delete_doc("User", user, ignore_permissions=True, force=True)
 	if frappe.db.exists("DocType", "MCP Audit Log"):
-		frappe.db.delete("MCP Audit Log", {"user": ["in", [BENCH_USER, *LIST_USERS.values()]]})
+		frappe.db.delete(
+			"MCP Audit Log", {"user": ["in", [BENCH_USER, NEW_PROFILE_USER, *LIST_USERS.values()]]}
+		)
 	frappe.db.commit()
 	print("benchmark data removed")

@@ -41,7 +41,11 @@ def prepare() -> None:
 	ensure_profile(
 		"E2E Readers",
 		roles=["Sales User", "Purchase User"],
-		rules=[rule("Customer", "read,create,update"), rule("Supplier"), rule("Sales Order")],
+		rules=[
+			rule("Customer", "read,create,update", doctype_tools="list, get, search, create, update"),
+			rule("Supplier"),
+			rule("Sales Order"),
+		],
 	)
 	enable_mcp(allowed_origins="", default_profile=None)
 	ensure_user(DISABLED_USER, ["Sales User"])

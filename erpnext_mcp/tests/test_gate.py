@@ -28,6 +28,7 @@ MISSING = "MCP-GATE-NO-SUCH-DOC"
 GROUP_IN, GROUP_OUT = "MCP Gate Commercial", "MCP Gate Government"
 NORTH, SOUTH = "MCP Gate North", "MCP Gate South"
 ALL_OPS = "read,create,update,delete,submit,cancel"
+ALL_TOOLS = "list, get, search, create, update, delete"
 INSIDE, BLOCKED = "MCP Gate Inside", "MCP Gate South"
 
 
@@ -119,7 +120,10 @@ class TestGate(IntegrationTestCase):
 		ensure_profile(
 			"gate",
 			users=[GATE_USER, SHARE_USER, UP_USER],
-			rules=[rule("Customer", ALL_OPS), rule("Sales Order", ALL_OPS)],
+			rules=[
+				rule("Customer", ALL_OPS, doctype_tools=ALL_TOOLS),
+				rule("Sales Order", ALL_OPS, doctype_tools=ALL_TOOLS),
+			],
 			conditions=(scope if read_scope else []) + list(conditions),
 		)
 

@@ -93,6 +93,12 @@ class TestSeedProfiles(IntegrationTestCase):
 			json.dumps(SEED), "sales user", users=f"{SALES_USER}\n{SALES_MANAGER}"
 		)
 		assert report["unmapped"] == [], report
+		# The leak tables call list_customer_documents too: switch that per-DocType tool on.
+		sales = frappe.get_doc("MCP Permission Profile", "sales user")
+		for row in sales.rules:
+			if row.document_type == "Customer":
+				row.doctype_tools = "list, get, search"
+		sales.save(ignore_permissions=True)
 		report = import_seed_into_profile(json.dumps(ANALYST_SEED), "read-only analyst", users=ANALYST)
 		assert report["unmapped"] == [], report
 		enable_mcp(allowed_origins="", default_profile=None)
@@ -529,16 +535,19 @@ class TestToolsListCache(IntegrationTestCase):
 		enable_mcp(allowed_origins="", default_profile=None)
 
 	def test_profile_change_reaches_the_next_tools_list(self):
-		ensure_profile("list cache", users=[SALES_USER], rules=[rule("Customer")])
+		tools = "list, get, create"
+		ensure_profile("list cache", users=[SALES_USER], rules=[rule("Customer", doctype_tools=tools)])
 		client = InProcessClient(SALES_USER)
 		first = [t["name"] for t in client.tools()]
 		self.assertEqual(first, [t["name"] for t in client.tools()])  # second answer: from the cache
 		self.assertNotIn("create_customer_document", first)
-		ensure_profile("list cache", users=[SALES_USER], rules=[rule("Customer", "read,create")])
+		ensure_profile(
+			"list cache", users=[SALES_USER], rules=[rule("Customer", "read,create", doctype_tools=tools)]
+		)
 		self.assertIn("create_customer_document", [t["name"] for t in client.tools()])
 
 	def test_cached_answer_carries_the_new_request_id(self):
-		ensure_profile("list cache", users=[SALES_USER], rules=[rule("Customer")])
+		ensure_profile("list cache", users=[SALES_USER], rules=[rule("Customer", doctype_tools="list")])
 		client = InProcessClient(SALES_USER)
 		client.tools()
 		response = client.post({"jsonrpc": "2.0", "id": "abc-42", "method": "tools/list"})

@@ -22,6 +22,7 @@ from erpnext_mcp.server.tools.schemas import (
 	START_ARG,
 	ToolSpec,
 	_obj,
+	_out,
 	_read_only,
 )
 
@@ -41,6 +42,23 @@ def test_connection(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		"protocol_version": state.protocol_version,
 		"profiles": list(state.policy.profile_names),
 		"doctypes_in_profile": len(state.policy.doctypes()),
+		**_omitted(state),
+	}
+
+
+def _omitted(state: CallState) -> dict[str, Any]:
+	"""Never truncate silently: the per-DocType tools MCP Settings' Max Tools per Caller left out."""
+	from erpnext_mcp.server.app import doctype_plan
+
+	doctype_plan(state)
+	if not state.tools_omitted:
+		return {}
+	return {
+		"tools_omitted": state.tools_omitted,
+		"tools_note": (
+			f"{len(state.tools_omitted)} per-DocType tool(s) are left out: more tools than MCP Settings "
+			"allow per caller. The generic tools (list_generic_documents, ...) reach the same DocTypes."
+		),
 	}
 
 
@@ -251,33 +269,71 @@ def _in_scope_layer(name: str) -> dict[str, Any]:
 
 
 def describe_doctype(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
+	"""Compact by default (what an agent needs to read and build a document, mandatory fields first,
+	child tables inline by the columns it may write); detail "full" gives every property."""
 	doctype = args["doctype"]
 	_require(state, "read", doctype)
 	info = _describe(state, doctype)
+	full = args.get("detail") == "full"
 
-	def describe(i: DocTypeInfo) -> dict[str, Any]:
+	def writable(i: DocTypeInfo, f) -> bool:
+		if f.read_only or not i.can_write(f.fieldname):
+			return False
+		if i.is_table and state.policy.rule_for(i.name) is None:
+			return True  # child rows travel with their parent's rule
+		return state.policy.check_fields(i.name, [f.fieldname], "write").allowed
+
+	def fields_of(i: DocTypeInfo, *, columns: bool = False) -> list[dict[str, Any]]:
 		visible = set(visible_fields(state, i, i.fieldnames))
-		fields = []
+		out = []
 		for f in i.fields:
 			if f.fieldname not in visible:
 				continue
-			item = f.as_dict()
+			if full:
+				item = f.as_dict()
+				if f.is_table and f.fieldname in i.children:
+					item["child_fields"] = fields_of(i.children[f.fieldname])
+				out.append(item)
+				continue
+			can_write = writable(i, f)
+			# Hidden fields are internal; a child table is described by the columns one may fill in.
+			if (f.hidden and not f.reqd) or (columns and not can_write and not f.reqd):
+				continue
+			item: dict[str, Any] = {"fieldname": f.fieldname, "label": f.label, "type": f.fieldtype}
+			if f.reqd:
+				item["mandatory"] = True
 			if f.is_table and f.fieldname in i.children:
-				item["child_fields"] = describe(i.children[f.fieldname])["fields"]
-			fields.append(item)
-		return {"fields": fields}
+				item["child_doctype"] = f.options
+				item["columns"] = fields_of(i.children[f.fieldname], columns=True)
+			elif f.fieldtype == "Link" and f.options:
+				item["link"] = f.options
+			elif f.fieldtype == "Select" and f.options:
+				item["options"] = [o for o in f.options.split("\n") if o]
+			if f.default not in (None, ""):
+				item["default"] = f.default
+			if not can_write:
+				item["read_only"] = True
+			out.append(item)
+		if not full:
+			out.sort(key=lambda item: not item.get("mandatory"))  # stable: mandatory first
+		return out
 
-	return {
-		"doctype": info.name,
-		"module": info.module,
-		"is_submittable": info.is_submittable,
-		"is_single": info.is_single,
-		"title_field": info.title_field,
-		"search_fields": [
-			f for f in info.search_fields if f in state.policy.visible_fields(info.name, info.search_fields)
-		],
-		"fields": describe(info)["fields"],
-	}
+	result: dict[str, Any] = {"doctype": info.name, "fields": fields_of(info)}
+	if info.is_submittable:
+		result["is_submittable"] = True
+	if full:
+		result.update(
+			module=info.module,
+			is_submittable=info.is_submittable,
+			is_single=info.is_single,
+			title_field=info.title_field,
+			search_fields=[
+				f
+				for f in info.search_fields
+				if f in state.policy.visible_fields(info.name, info.search_fields)
+			],
+		)
+	return result
 
 
 def specs(state: CallState) -> list[ToolSpec]:
@@ -286,26 +342,14 @@ def specs(state: CallState) -> list[ToolSpec]:
 		ToolSpec(
 			"test_connection",
 			"Test connection",
-			"Check the connection: returns the ERPNext site, its versions, who you are connected as, "
-			"the MCP protocol revision in use and which MCP permission profiles apply to you.",
+			"Check the connection: the ERPNext site and versions, who you are connected as, the MCP "
+			"revision in use and the MCP permission profiles that apply to you.",
 			_obj({}),
 			test_connection,
 			_read_only(),
-			_obj(
-				{
-					"ok": {"type": "boolean"},
-					"site": {"type": "string"},
-					"url": {"type": ["string", "null"]},
-					"erpnext_version": {"type": ["string", "null"]},
-					"frappe_version": {"type": ["string", "null"]},
-					"app_version": {"type": ["string", "null"]},
-					"user": {"type": "string"},
-					"full_name": {"type": ["string", "null"]},
-					"protocol_version": {"type": "string"},
-					"profiles": {"type": "array", "items": {"type": "string"}},
-					"doctypes_in_profile": {"type": "integer"},
-				},
-				["ok", "site", "user", "protocol_version", "profiles"],
+			_out(
+				{"ok": {"type": "boolean"}, "user": {"type": "string"}, "profiles": {"type": "array"}},
+				["ok", "user", "profiles"],
 			),
 		),
 		ToolSpec(
@@ -326,26 +370,12 @@ def specs(state: CallState) -> list[ToolSpec]:
 			),
 			list_doctypes,
 			_read_only(),
-			_obj(
+			_out(
 				{
-					"doctypes": {
-						"type": "array",
-						"items": _obj(
-							{
-								"name": {"type": "string"},
-								"module": {"type": "string"},
-								"is_submittable": {"type": "boolean"},
-								"is_single": {"type": "boolean"},
-							},
-							["name"],
-						),
-					},
-					"total": {"type": "integer"},
-					"start": {"type": "integer"},
-					"limit": {"type": "integer"},
+					"doctypes": {"type": "array", "items": {"type": "object"}},
 					"next_start": {"type": ["integer", "null"]},
 				},
-				["doctypes", "total", "start", "limit", "next_start"],
+				["doctypes", "next_start"],
 			),
 			operation="read",
 		),
@@ -353,21 +383,12 @@ def specs(state: CallState) -> list[ToolSpec]:
 			"get_doctype_permissions",
 			"DocType permissions",
 			"What you may do on a DocType, per operation (read, create, update, delete, submit, cancel) and "
-			"per field, and which layer decides: ERPNext role permissions, ERPNext field permission levels, "
-			"or your MCP profile's rule.",
+			"per field, and which layer decides: ERPNext role permissions, field permission levels, or your "
+			"MCP profile's rule.",
 			_obj({"doctype": DOCTYPE_ARG}, ["doctype"]),
 			get_doctype_permissions,
 			_read_only(),
-			_obj(
-				{
-					"doctype": {"type": "string"},
-					"operations": {"type": "object"},
-					"erpnext": {"type": "object"},
-					"profile": {"type": ["object", "null"]},
-					"fields": {"type": "array", "items": {"type": "object"}},
-				},
-				["doctype", "operations", "fields"],
-			),
+			_out({"operations": {"type": "object"}, "fields": {"type": "array"}}, ["operations", "fields"]),
 			operation="read",
 		),
 		ToolSpec(
@@ -386,39 +407,29 @@ def specs(state: CallState) -> list[ToolSpec]:
 			),
 			explain_access,
 			_read_only(),
-			_obj(
-				{
-					"doctype": {"type": "string"},
-					"operation": {"type": "string"},
-					"fieldname": {"type": ["string", "null"]},
-					"name": {"type": ["string", "null"]},
-					"allowed": {"type": "boolean"},
-					"layers": {"type": "array", "items": {"type": "object"}},
-				},
-				["doctype", "operation", "allowed", "layers"],
-			),
+			_out({"allowed": {"type": "boolean"}, "layers": {"type": "array"}}, ["allowed", "layers"]),
 			operation="read",
 		),
 		ToolSpec(
 			"describe_doctype",
 			"Describe DocType",
-			"Describe a DocType's fields as you may see them: fieldname, label, type, options, required and "
-			"read-only flags, link targets and child tables with their own fields.",
-			_obj({"doctype": DOCTYPE_ARG}, ["doctype"]),
-			describe_doctype,
-			_read_only(),
+			"The fields of a DocType you may use, mandatory ones first: fieldname, label, type, link target "
+			"or options, read-only; child tables with their columns. Enough to build a document; "
+			'detail "full" gives every property.',
 			_obj(
 				{
-					"doctype": {"type": "string"},
-					"module": {"type": "string"},
-					"is_submittable": {"type": "boolean"},
-					"is_single": {"type": "boolean"},
-					"title_field": {"type": ["string", "null"]},
-					"search_fields": {"type": "array", "items": {"type": "string"}},
-					"fields": {"type": "array", "items": {"type": "object"}},
+					"doctype": DOCTYPE_ARG,
+					"detail": {
+						"type": "string",
+						"enum": ["compact", "full"],
+						"description": 'Default "compact".',
+					},
 				},
-				["doctype", "fields"],
+				["doctype"],
 			),
+			describe_doctype,
+			_read_only(),
+			_out({"doctype": {"type": "string"}, "fields": {"type": "array"}}, ["doctype", "fields"]),
 			operation="read",
 		),
 	]

@@ -89,6 +89,46 @@ def _default_list_fields(state: CallState, info: DocTypeInfo) -> list[str]:
 	return state.policy.visible_fields(info.name, seen)
 
 
+# What a compact document always carries, and what a child row drops because it repeats the parent.
+ALWAYS_KEPT = frozenset({"name", "docstatus", "modified"})
+CHILD_REPEATS_PARENT = frozenset({"owner", "creation", "modified", "modified_by", "docstatus"})
+
+
+def is_empty(value: Any) -> bool:
+	"""None, "", [] and a zero number (a Check that is off, an amount that was never set)."""
+	if value is None or value == "" or value == []:
+		return True
+	return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
+
+
+def compact(
+	row: dict[str, Any], keep: frozenset[str] = frozenset(), *, child: bool = False
+) -> dict[str, Any]:
+	"""A document as an agent needs it: without null, empty and zero values (every byte is paid for in
+	the model's context), always with name, docstatus and modified, and with the fields it asked for.
+	Applied after the profile's field rules: it only ever drops, never shows more."""
+	out: dict[str, Any] = {}
+	for key, value in row.items():
+		if child and key in CHILD_REPEATS_PARENT:
+			continue
+		if isinstance(value, list):
+			rows = [compact(r, child=True) for r in value if isinstance(r, dict)]
+			if rows or key in keep:
+				out[key] = rows
+			continue
+		if key in keep or key == "name" or (not child and key in ALWAYS_KEPT) or not is_empty(value):
+			out[key] = value
+	return out
+
+
+def shown(state: CallState, info: DocTypeInfo, row: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+	"""A row as a result carries it: what the profile shows, compact unless include_empty."""
+	visible = _visible_row(state, info, row)
+	if args.get("include_empty"):
+		return visible
+	return compact(visible, frozenset(args.get("fields") or ()))
+
+
 def _page_result(doctype: str, rows: list[dict], start: int, limit: int) -> dict[str, Any]:
 	return {
 		"doctype": doctype,

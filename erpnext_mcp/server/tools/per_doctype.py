@@ -17,6 +17,7 @@ from erpnext_mcp.server.tools.reads import (
 from erpnext_mcp.server.tools.schemas import (
 	DELETE_OUT,
 	DOC_OUT,
+	INCLUDE_EMPTY_ARG,
 	LIST_OUT,
 	NAME_ARG,
 	NEVER_WRITABLE,
@@ -76,13 +77,6 @@ _JSON_TYPES = {
 }
 
 
-_STANDARD_SCHEMA = {
-	"name": {"type": "string", "description": "Document name (ID)"},
-	"docstatus": {"type": "integer", "enum": [0, 1, 2], "description": "0 draft, 1 submitted, 2 cancelled"},
-	"idx": {"type": ["integer", "null"]},
-}
-
-
 def _field_schema(f) -> dict[str, Any]:
 	schema: dict[str, Any] = {"description": f.label}
 	json_type = _JSON_TYPES.get(f.fieldtype)
@@ -115,7 +109,6 @@ def doctype_tools(state: CallState, info: DocTypeInfo, names: dict[str, str]) ->
 	"""The per-DocType tools named in `names` (kind → tool name, from server/app.py's plan), with
 	schemas naming only the fields the caller may use."""
 	s = state.settings
-	visible = state.policy.visible_fields(info.name, info.column_fieldnames())
 	writable = [
 		f
 		for f in info.fields
@@ -124,20 +117,10 @@ def doctype_tools(state: CallState, info: DocTypeInfo, names: dict[str, str]) ->
 		and state.policy.check_fields(info.name, [f.fieldname], "write").allowed
 	]
 	label = info.name
-	by_name = {f.fieldname: f for f in info.fields}
 
-	def row_property(fieldname: str) -> dict[str, Any]:
-		if fieldname in by_name:
-			schema = _field_schema(by_name[fieldname])
-			schema.pop("description", None)  # the input schemas carry the labels; keep tools/list lean
-			return schema
-		return _STANDARD_SCHEMA.get(fieldname, {"type": ["string", "null"]})
-
-	row_schema = {"type": "object", "properties": {v: row_property(v) for v in visible}, "required": ["name"]}
-	list_out = {
-		**LIST_OUT,
-		"properties": {**LIST_OUT["properties"], "documents": {"type": "array", "items": row_schema}},
-	}
+	# Lean on purpose (every byte of tools/list is paid on every turn): rows are plain objects and the
+	# fields are named by describe_doctype, not repeated as enums in every tool of the DocType.
+	list_out = LIST_OUT
 	values_schema = {
 		"type": "object",
 		"properties": {
@@ -159,11 +142,12 @@ def doctype_tools(state: CallState, info: DocTypeInfo, names: dict[str, str]) ->
 				f"List {label} documents (fields, filters, sort, paging). Same as list_generic_documents for {label}.",
 				_obj(
 					{
-						"fields": _field_list(visible),
+						"fields": _field_list(),
 						"filters": _filters_arg(),
 						"order_by": _order_by_arg(),
 						"limit": _limit_arg(s.max_page_length, s.default_page_length),
 						"start": START_ARG,
+						"include_empty": INCLUDE_EMPTY_ARG,
 					}
 				),
 				_bind(list_documents, info.name),
@@ -175,7 +159,9 @@ def doctype_tools(state: CallState, info: DocTypeInfo, names: dict[str, str]) ->
 				name,
 				f"Get {label}",
 				f"Read one {label} by name, with its child table rows.",
-				_obj({"name": NAME_ARG, "fields": _field_list(visible)}, ["name"]),
+				_obj(
+					{"name": NAME_ARG, "fields": _field_list(), "include_empty": INCLUDE_EMPTY_ARG}, ["name"]
+				),
 				_bind(get_document, info.name),
 				_read_only(),
 				DOC_OUT,
@@ -188,10 +174,11 @@ def doctype_tools(state: CallState, info: DocTypeInfo, names: dict[str, str]) ->
 				_obj(
 					{
 						"query": {"type": "string", "minLength": 1, "maxLength": 140},
-						"fields": _field_list(visible),
+						"fields": _field_list(),
 						"filters": _filters_arg(),
 						"limit": _limit_arg(s.max_page_length, s.default_page_length),
 						"start": START_ARG,
+						"include_empty": INCLUDE_EMPTY_ARG,
 					},
 					["query"],
 				),

@@ -14,12 +14,13 @@ from erpnext_mcp.server.tools.common import (
 	_open,
 	_page_result,
 	_require,
-	_visible_row,
+	shown,
 )
 from erpnext_mcp.server.tools.schemas import (
 	DATA_NOTICE,
 	DOC_OUT,
 	DOCTYPE_ARG,
+	INCLUDE_EMPTY_ARG,
 	LIST_OUT,
 	NAME_ARG,
 	START_ARG,
@@ -42,7 +43,7 @@ def get_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		_check_fields(state, doctype, {"fields": fields})
 	else:
 		fields = None
-	visible = _visible_row(state, info, doc)
+	visible = shown(state, info, doc, args)
 	if fields:
 		visible = {k: v for k, v in visible.items() if k in fields or k == "name"}
 	return {"doctype": doctype, "name": doc["name"], "document": visible, "notice": DATA_NOTICE}
@@ -70,7 +71,7 @@ def list_documents(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		page_length=q.page_length,
 	)
 	state.audit["names"] = [r.get("name") for r in rows]
-	return _page_result(doctype, [_visible_row(state, info, r) for r in rows], q.start, q.page_length)
+	return _page_result(doctype, [shown(state, info, r, args) for r in rows], q.start, q.page_length)
 
 
 def search_documents(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +111,7 @@ def search_documents(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		page_length=q.page_length,
 	)
 	state.audit["names"] = [r.get("name") for r in rows]
-	result = _page_result(doctype, [_visible_row(state, info, r) for r in rows], q.start, q.page_length)
+	result = _page_result(doctype, [shown(state, info, r, args) for r in rows], q.start, q.page_length)
 	result["searched_fields"] = search_in
 	return result
 
@@ -126,6 +127,7 @@ def specs(state: CallState) -> list[ToolSpec]:
 		"order_by": _order_by_arg(),
 		"limit": limit,
 		"start": START_ARG,
+		"include_empty": INCLUDE_EMPTY_ARG,
 	}
 	return [
 		ToolSpec(
@@ -133,7 +135,15 @@ def specs(state: CallState) -> list[ToolSpec]:
 			"Get document",
 			"Read one document of any DocType you may read, with its child table rows. Only fields your "
 			"ERPNext roles and MCP profile allow are returned.",
-			_obj({"doctype": DOCTYPE_ARG, "name": NAME_ARG, "fields": _field_list()}, ["doctype", "name"]),
+			_obj(
+				{
+					"doctype": DOCTYPE_ARG,
+					"name": NAME_ARG,
+					"fields": _field_list(),
+					"include_empty": INCLUDE_EMPTY_ARG,
+				},
+				["doctype", "name"],
+			),
 			get_document,
 			_read_only(),
 			DOC_OUT,
@@ -167,6 +177,7 @@ def specs(state: CallState) -> list[ToolSpec]:
 					"filters": _filters_arg(),
 					"limit": limit,
 					"start": START_ARG,
+					"include_empty": INCLUDE_EMPTY_ARG,
 				},
 				["doctype", "query"],
 			),

@@ -115,6 +115,14 @@ def _write(*, destructive: bool, idempotent: bool) -> dict[str, Any]:
 	}
 
 
+def _out(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+	"""An output schema: the properties a client can rely on (results may carry more)."""
+	schema: dict[str, Any] = {"type": "object", "properties": properties}
+	if required:
+		schema["required"] = required
+	return schema
+
+
 def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
 	schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
 	if required:
@@ -130,6 +138,10 @@ DOCTYPE_ARG = {
 	"description": 'DocType name exactly as ERPNext spells it, e.g. "Customer" or "Sales Invoice".',
 }
 NAME_ARG = {"type": "string", "minLength": 1, "maxLength": 140, "description": "The document's name (ID)."}
+INCLUDE_EMPTY_ARG = {
+	"type": "boolean",
+	"description": "Also return null, empty and zero values (left out by default).",
+}
 START_ARG = {"type": "integer", "minimum": 0, "description": "Rows to skip (for paging); default 0."}
 
 
@@ -159,22 +171,19 @@ def _filters_arg(enum: list[str] | None = None) -> dict[str, Any]:
 	fieldname: dict[str, Any] = {"type": "string"}
 	if enum is not None:
 		fieldname["enum"] = enum
+	# Values are checked by server/query.py (one scalar, or a list for in / not in / between), with a
+	# message naming the filter; the schema stays small because every tool with filters repeats it.
 	condition = _obj(
-		{
-			"field": fieldname,
-			"op": {"type": "string", "enum": list(query.FILTER_OPERATORS)},
-			"value": {"anyOf": [SCALAR, {"type": "array", "items": SCALAR, "maxItems": query.MAX_IN_VALUES}]},
-		},
+		{"field": fieldname, "op": {"type": "string", "enum": list(query.FILTER_OPERATORS)}, "value": {}},
 		["field", "op", "value"],
 	)
 	return {
 		"description": (
-			'Either {"fieldname": value, ...} for equality, or a list of {"field", "op", "value"}. '
-			'"in"/"not in" take a list, "between" takes [from, to], "is" takes "set" or "not set", '
-			'"like" uses % as wildcard.'
+			'{"fieldname": value, ...} for equality, or a list of {"field", "op", "value"}: "in"/"not in" '
+			'take a list, "between" [from, to], "is" "set"/"not set", "like" % as wildcard.'
 		),
 		"anyOf": [
-			{"type": "object", "additionalProperties": SCALAR, "maxProperties": query.MAX_FILTERS},
+			{"type": "object", "maxProperties": query.MAX_FILTERS},
 			{"type": "array", "items": condition, "maxItems": query.MAX_FILTERS},
 		],
 	}
@@ -191,38 +200,17 @@ def _order_by_arg(enum: list[str] | None = None) -> dict[str, Any]:
 	}
 
 
-DOCUMENT_OUT = {"type": "object", "additionalProperties": True}
-LIST_OUT = _obj(
+DOCUMENT_OUT = {"type": "object"}
+LIST_OUT = _out(
 	{
-		"doctype": {"type": "string"},
 		"documents": {"type": "array", "items": DOCUMENT_OUT},
-		"start": {"type": "integer"},
-		"limit": {"type": "integer"},
 		"next_start": {"type": ["integer", "null"]},
-		"notice": {"type": "string"},
 	},
-	["doctype", "documents", "start", "limit", "next_start"],
+	["documents", "next_start"],
 )
-DOC_OUT = _obj(
-	{
-		"doctype": {"type": "string"},
-		"name": {"type": "string"},
-		"document": DOCUMENT_OUT,
-		"notice": {"type": "string"},
-	},
-	["doctype", "name", "document"],
+DOC_OUT = _out({"name": {"type": "string"}, "document": DOCUMENT_OUT}, ["name", "document"])
+WRITE_OUT = _out(
+	{"name": {"type": "string"}, "docstatus": {"type": "integer"}, "document": DOCUMENT_OUT},
+	["name", "document"],
 )
-WRITE_OUT = _obj(
-	{
-		"doctype": {"type": "string"},
-		"name": {"type": "string"},
-		"docstatus": {"type": "integer"},
-		"document": DOCUMENT_OUT,
-		"notice": {"type": "string"},
-	},
-	["doctype", "name", "document"],
-)
-DELETE_OUT = _obj(
-	{"doctype": {"type": "string"}, "name": {"type": "string"}, "deleted": {"type": "boolean"}},
-	["doctype", "name", "deleted"],
-)
+DELETE_OUT = _out({"name": {"type": "string"}, "deleted": {"type": "boolean"}}, ["name", "deleted"])

@@ -16,6 +16,7 @@ from erpnext_mcp.server.tools.common import (
 	_require,
 	_visible_row,
 	check_child_write,
+	compact,
 )
 from erpnext_mcp.server.tools.schemas import (
 	DATA_NOTICE,
@@ -113,7 +114,7 @@ def _write_result(state: CallState, info: DocTypeInfo, doc: dict[str, Any]) -> d
 	the profile does not let the agent read the DocType or the result lies outside the read scope."""
 	out = {"doctype": info.name, "name": doc["name"], "docstatus": int(doc.get("docstatus") or 0)}
 	if gate.may_read_result(state.backend, state.policy, info.name, doc["name"], doc):
-		out["document"] = _visible_row(state, info, doc)
+		out["document"] = compact(_visible_row(state, info, doc))
 		out["notice"] = DATA_NOTICE
 	else:
 		out["document"] = {"name": doc["name"]}

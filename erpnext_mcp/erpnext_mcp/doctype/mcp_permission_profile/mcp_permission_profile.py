@@ -1,13 +1,21 @@
 # Copyright (c) 2026, erpnext_mcp contributors
 # For license information, please see license.txt
 
+from types import SimpleNamespace
+
 import frappe
 from frappe import _
 from frappe.model.document import Document
 
 from erpnext_mcp.data.backend import LAYOUT_FIELDTYPES, STANDARD_FIELDS
-from erpnext_mcp.data.profiles import parse_condition_value, split_fields
-from erpnext_mcp.policy import PROTECTED_DOCTYPES, Condition, condition_problem, is_protected
+from erpnext_mcp.data.profiles import OPERATION_FIELDS, parse_condition_value, split_fields
+from erpnext_mcp.policy import (
+	DOCTYPE_TOOL_KINDS,
+	PROTECTED_DOCTYPES,
+	Condition,
+	condition_problem,
+	is_protected,
+)
 from erpnext_mcp.policy.model import PROTECTED_PREFIX
 
 NUMERIC_FIELDTYPES = {"Int", "Float", "Currency", "Percent", "Check", "Rating", "Duration"}
@@ -52,11 +60,48 @@ class MCPPermissionProfile(Document):
 	def validate(self):
 		self.validate_rules()
 		self.validate_conditions()
+		self.warn_about_tool_count()
+
+	def warn_about_tool_count(self):
+		"""Past MCP Settings' Max Tools per Caller the plan leaves per-DocType tools out: say so here."""
+		from erpnext_mcp.data.settings import load_settings
+		from erpnext_mcp.server.tools import generic_tools
+
+		per_doctype = 0
+		for row in self.rules:
+			granted = {op for op, field in OPERATION_FIELDS.items() if row.get(field)}
+			kinds = {k.lower() for k in split_fields(row.get("doctype_tools"))}
+			per_doctype += sum(1 for k in kinds if DOCTYPE_TOOL_KINDS.get(k) in granted)
+		if not per_doctype:
+			return
+		settings = load_settings()
+		cap = settings.max_tools
+		total = len(generic_tools(SimpleNamespace(settings=settings))) + per_doctype
+		if total > cap:
+			frappe.msgprint(
+				_(
+					"This profile switches on {0} per-DocType tools: with the generic tools an agent would get "
+					"{1} tools, and MCP Settings allow {2} per caller (Max Tools per Caller). The per-DocType "
+					"tools past {2} are left out (test_connection names them); the generic tools still reach "
+					"those DocTypes. Switch fewer on, or raise the limit (at most 128)."
+				).format(per_doctype, total, cap),
+				title=_("More tools than an agent will get"),
+				indicator="orange",
+			)
 
 	def validate_rules(self):
 		seen = set()
 		for row in self.rules:
 			label = _("Rules row {0}").format(row.idx)
+			kinds = [k.lower() for k in split_fields(row.get("doctype_tools"))]
+			unknown = [k for k in kinds if k not in DOCTYPE_TOOL_KINDS]
+			if unknown:
+				frappe.throw(
+					_("{0}: Per-DocType Tools: {1} is not one of {2}").format(
+						label, ", ".join(frappe.bold(k) for k in unknown), ", ".join(DOCTYPE_TOOL_KINDS)
+					)
+				)
+			row.doctype_tools = ", ".join(k for k in DOCTYPE_TOOL_KINDS if k in kinds)
 			if not frappe.db.exists("DocType", row.document_type):
 				frappe.throw(
 					_("{0}: DocType {1} does not exist").format(label, frappe.bold(row.document_type))

@@ -5,6 +5,8 @@ import frappe
 from frappe.model.document import Document
 from frappe.utils import get_url
 
+from erpnext_mcp.server.context import MAX_TOOLS_LIMIT
+
 
 class MCPSettings(Document):
 	@property
@@ -18,6 +20,12 @@ class MCPSettings(Document):
 		for fieldname in ("max_per_doctype_tools", "default_page_length", "max_page_length"):
 			if (self.get(fieldname) or 0) < 1:
 				frappe.throw(frappe._("{0} must be at least 1").format(self.meta.get_label(fieldname)))
+		if self.get("max_tools") is not None and not 1 <= int(self.max_tools or 0) <= MAX_TOOLS_LIMIT:
+			frappe.throw(
+				frappe._("{0} must be between 1 and {1} (some clients refuse more than {1} tools)").format(
+					self.meta.get_label("max_tools"), MAX_TOOLS_LIMIT
+				)
+			)
 		if self.default_page_length > self.max_page_length:
 			frappe.throw(frappe._("Default Page Length cannot be larger than Max Page Length"))
 		for fieldname in ("rate_limit_per_minute", "rate_limit_per_hour"):
