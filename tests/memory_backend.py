@@ -227,6 +227,10 @@ class MemoryBackend:
 	def check_document_permission(self, doctype, name, ptype):
 		self._require(doctype, ptype)
 
+	def new_document_defaults(self, doctype):
+		info = self.describe(doctype)
+		return {f.fieldname: f.default for f in info.fields if f.default not in (None, "") and not f.is_table}
+
 	def in_scope(self, doctype, name, filters):
 		rows = self.list_documents(
 			doctype,

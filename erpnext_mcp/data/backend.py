@@ -158,6 +158,10 @@ class DataBackend(Protocol):
 	def in_scope(self, doctype: str, name: str, filters: list[list]) -> bool:
 		"""Does the database list the document under these filters, as the caller (frappe.get_list)?"""
 
+	def new_document_defaults(self, doctype: str) -> dict[str, Any]:
+		"""The values a new document starts with for the caller (static and user defaults, as Desk's
+		New form has them); only fields the caller may read."""
+
 	def begin(self) -> None:
 		"""Mark the start of one tool call's writes."""
 

@@ -436,6 +436,17 @@ class FrappeBackend:
 			)
 		return bool(rows)
 
+	def new_document_defaults(self, doctype: str) -> dict[str, Any]:
+		info = self.describe(doctype)
+		with translated_errors(doctype):
+			doc = frappe.new_doc(doctype)
+		readable = set(info.fieldnames)
+		return {
+			k: v
+			for k, v in _json_safe(doc.as_dict()).items()
+			if k in readable and v not in (None, "", []) and not isinstance(v, list)
+		}
+
 	# ---------------------------------------------------------------- writes
 	def _check_child_rows(self, doc, values: dict[str, Any]) -> None:
 		"""A child row that names a row must name one of this document's own rows."""

@@ -268,13 +268,21 @@ def _in_scope_layer(name: str) -> dict[str, Any]:
 	}
 
 
+def _plain_label(fieldname: str, label: str) -> bool:
+	"""True when the label says no more than the fieldname ("customer_name" / "Customer Name")."""
+	return label.casefold() == fieldname.replace("_", " ").casefold()
+
+
 def describe_doctype(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
-	"""Compact by default (what an agent needs to read and build a document, mandatory fields first,
-	child tables inline by the columns it may write); detail "full" gives every property."""
+	"""Compact by default: what an agent needs to read and build a document. Fields it may write come
+	first with their details (mandatory ones first, defaults as a new document has them for the caller,
+	child tables it must fill with their columns); fields ERPNext sets are named in read_only. detail
+	"full" gives every property of every field."""
 	doctype = args["doctype"]
 	_require(state, "read", doctype)
 	info = _describe(state, doctype)
-	full = args.get("detail") == "full"
+	if args.get("detail") == "full":
+		return _describe_full(state, info)
 
 	def writable(i: DocTypeInfo, f) -> bool:
 		if f.read_only or not i.can_write(f.fieldname):
@@ -283,57 +291,79 @@ def describe_doctype(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 			return True  # child rows travel with their parent's rule
 		return state.policy.check_fields(i.name, [f.fieldname], "write").allowed
 
-	def fields_of(i: DocTypeInfo, *, columns: bool = False) -> list[dict[str, Any]]:
+	# What a new document starts with for this caller (user defaults too: company, currency...), so
+	# an agent fills in only what has no value yet.
+	starts_with = state.backend.new_document_defaults(info.name)
+
+	def entry(i: DocTypeInfo, f, default: Any) -> dict[str, Any]:
+		item: dict[str, Any] = {"fieldname": f.fieldname, "type": f.fieldtype}
+		if not _plain_label(f.fieldname, f.label):
+			item["label"] = f.label
+		if f.reqd:
+			item["mandatory"] = True
+		if f.fieldtype == "Link" and f.options:
+			item["link"] = f.options
+		elif f.fieldtype == "Select" and f.options:
+			item["options"] = [o for o in f.options.split("\n") if o]
+		if default not in (None, ""):
+			item["default"] = default
+		return item
+
+	def split(i: DocTypeInfo, *, top: bool) -> tuple[list[dict[str, Any]], list[str]]:
+		visible = set(visible_fields(state, i, i.fieldnames))
+		usable, read_only = [], []
+		for f in i.fields:
+			if f.fieldname not in visible or (f.hidden and not f.reqd):
+				continue  # hidden fields are internal to ERPNext
+			if not writable(i, f):
+				read_only.append(f.fieldname)
+				continue
+			item = entry(i, f, starts_with.get(f.fieldname, f.default) if top else f.default)
+			if f.is_table and f.fieldname in i.children:
+				child = i.children[f.fieldname]
+				item["child_doctype"] = f.options
+				columns, _ = split(child, top=False)
+				if f.reqd:
+					item["columns"] = columns  # a table the document needs: how to fill its rows
+				else:
+					item["column_names"] = [c["fieldname"] for c in columns]
+			usable.append(item)
+		usable.sort(key=lambda item: not item.get("mandatory"))  # stable: mandatory first
+		return usable, read_only
+
+	fields, read_only = split(info, top=True)
+	result: dict[str, Any] = {"doctype": info.name, "fields": fields}
+	if read_only:
+		result["read_only"] = read_only
+	if info.is_submittable:
+		result["is_submittable"] = True
+	return result
+
+
+def _describe_full(state: CallState, info: DocTypeInfo) -> dict[str, Any]:
+	def fields_of(i: DocTypeInfo) -> list[dict[str, Any]]:
 		visible = set(visible_fields(state, i, i.fieldnames))
 		out = []
 		for f in i.fields:
 			if f.fieldname not in visible:
 				continue
-			if full:
-				item = f.as_dict()
-				if f.is_table and f.fieldname in i.children:
-					item["child_fields"] = fields_of(i.children[f.fieldname])
-				out.append(item)
-				continue
-			can_write = writable(i, f)
-			# Hidden fields are internal; a child table is described by the columns one may fill in.
-			if (f.hidden and not f.reqd) or (columns and not can_write and not f.reqd):
-				continue
-			item: dict[str, Any] = {"fieldname": f.fieldname, "label": f.label, "type": f.fieldtype}
-			if f.reqd:
-				item["mandatory"] = True
+			item = f.as_dict()
 			if f.is_table and f.fieldname in i.children:
-				item["child_doctype"] = f.options
-				item["columns"] = fields_of(i.children[f.fieldname], columns=True)
-			elif f.fieldtype == "Link" and f.options:
-				item["link"] = f.options
-			elif f.fieldtype == "Select" and f.options:
-				item["options"] = [o for o in f.options.split("\n") if o]
-			if f.default not in (None, ""):
-				item["default"] = f.default
-			if not can_write:
-				item["read_only"] = True
+				item["child_fields"] = fields_of(i.children[f.fieldname])
 			out.append(item)
-		if not full:
-			out.sort(key=lambda item: not item.get("mandatory"))  # stable: mandatory first
 		return out
 
-	result: dict[str, Any] = {"doctype": info.name, "fields": fields_of(info)}
-	if info.is_submittable:
-		result["is_submittable"] = True
-	if full:
-		result.update(
-			module=info.module,
-			is_submittable=info.is_submittable,
-			is_single=info.is_single,
-			title_field=info.title_field,
-			search_fields=[
-				f
-				for f in info.search_fields
-				if f in state.policy.visible_fields(info.name, info.search_fields)
-			],
-		)
-	return result
+	return {
+		"doctype": info.name,
+		"module": info.module,
+		"is_submittable": info.is_submittable,
+		"is_single": info.is_single,
+		"title_field": info.title_field,
+		"search_fields": [
+			f for f in info.search_fields if f in state.policy.visible_fields(info.name, info.search_fields)
+		],
+		"fields": fields_of(info),
+	}
 
 
 def specs(state: CallState) -> list[ToolSpec]:
