@@ -47,7 +47,7 @@ META: dict[str, DocTypeInfo] = {
 			F("customer", "Customer", "Link", options="Customer", reqd=True, in_list_view=True),
 			F("posting_date", "Posting Date", "Date"),
 			F("grand_total", "Grand Total", "Currency", read_only=True, in_list_view=True),
-			F("items", "Items", "Table", options="Sales Invoice Item"),
+			F("items", "Items", "Table", options="Sales Invoice Item", reqd=True),
 		],
 	),
 	"Sales Invoice Item": DocTypeInfo(

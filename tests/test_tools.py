@@ -551,8 +551,9 @@ def test_describe_is_compact_with_mandatory_fields_first_and_child_columns_inlin
 	items = next(f for f in fields if f["fieldname"] == "items")
 	assert items["child_doctype"] == "Sales Invoice Item"
 	assert {c["fieldname"] for c in items["columns"]} == {"item_code", "qty", "rate"}  # margin restricted
-	total = next(f for f in fields if f["fieldname"] == "posting_date")
-	assert set(total) == {"fieldname", "label", "type"}  # no empty properties
+	posting = next(f for f in fields if f["fieldname"] == "posting_date")
+	assert posting == {"fieldname": "posting_date", "type": "Date"}  # no empty or redundant properties
+	assert "grand_total" not in json.dumps(out)  # restricted by the profile: not even named
 	full, _ = world.call(
 		"describe_doctype", {"doctype": "Sales Invoice", "detail": "full"}, profiles=[seed_profile()]
 	)
