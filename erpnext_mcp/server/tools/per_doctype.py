@@ -98,6 +98,20 @@ def _field_schema(f) -> dict[str, Any]:
 	return schema
 
 
+# The per-DocType tools repeat these in every DocType's tools: shapes are checked by server/query.py
+# (with the same messages as for the generic tools), so the schemas only say what to send.
+LEAN_FIELDS = {
+	"type": "array",
+	"items": {"type": "string"},
+	"maxItems": 100,
+	"description": "Fieldnames (describe_doctype lists them); default: the list columns.",
+}
+LEAN_ORDER_BY = {
+	"description": 'e.g. {"field": "modified", "direction": "desc"}, or a list of up to 3.',
+	"anyOf": [{"type": "object"}, {"type": "array", "maxItems": 3}],
+}
+
+
 def _bind(handler: Handler, doctype: str) -> Handler:
 	def bound(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		return handler(state, {**args, "doctype": doctype})
@@ -142,9 +156,9 @@ def doctype_tools(state: CallState, info: DocTypeInfo, names: dict[str, str]) ->
 				f"List {label} documents (fields, filters, sort, paging). Same as list_generic_documents for {label}.",
 				_obj(
 					{
-						"fields": _field_list(),
+						"fields": LEAN_FIELDS,
 						"filters": _filters_arg(),
-						"order_by": _order_by_arg(),
+						"order_by": LEAN_ORDER_BY,
 						"limit": _limit_arg(s.max_page_length, s.default_page_length),
 						"start": START_ARG,
 						"include_empty": INCLUDE_EMPTY_ARG,
@@ -159,9 +173,7 @@ def doctype_tools(state: CallState, info: DocTypeInfo, names: dict[str, str]) ->
 				name,
 				f"Get {label}",
 				f"Read one {label} by name, with its child table rows.",
-				_obj(
-					{"name": NAME_ARG, "fields": _field_list(), "include_empty": INCLUDE_EMPTY_ARG}, ["name"]
-				),
+				_obj({"name": NAME_ARG, "fields": LEAN_FIELDS, "include_empty": INCLUDE_EMPTY_ARG}, ["name"]),
 				_bind(get_document, info.name),
 				_read_only(),
 				DOC_OUT,
@@ -174,7 +186,7 @@ def doctype_tools(state: CallState, info: DocTypeInfo, names: dict[str, str]) ->
 				_obj(
 					{
 						"query": {"type": "string", "minLength": 1, "maxLength": 140},
-						"fields": _field_list(),
+						"fields": LEAN_FIELDS,
 						"filters": _filters_arg(),
 						"limit": _limit_arg(s.max_page_length, s.default_page_length),
 						"start": START_ARG,

@@ -140,7 +140,7 @@ DOCTYPE_ARG = {
 NAME_ARG = {"type": "string", "minLength": 1, "maxLength": 140, "description": "The document's name (ID)."}
 INCLUDE_EMPTY_ARG = {
 	"type": "boolean",
-	"description": "Also return null, empty and zero values (left out by default).",
+	"description": "Also return empty and zero values (left out by default).",
 }
 START_ARG = {"type": "integer", "minimum": 0, "description": "Rows to skip (for paging); default 0."}
 
