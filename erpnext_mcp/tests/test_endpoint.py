@@ -111,7 +111,7 @@ class TestEndpoint(IntegrationTestCase):
 		described = client.call("describe_doctype", {"doctype": "Sales Order"})["structuredContent"]
 		items = next(f for f in described["fields"] if f["fieldname"] == "items")
 		self.assertEqual(items["child_doctype"], "Sales Order Item")
-		self.assertIn("item_code", {f["fieldname"] for f in items["child_fields"]})
+		self.assertIn("item_code", {f["fieldname"] for f in items["columns"]})
 		doc = client.call("get_generic_document", {"doctype": "Customer", "name": self.customer})
 		self.assertEqual(doc["structuredContent"]["document"]["customer_name"], "MCP Test Customer Alpha")
 		listed = client.call(

@@ -305,7 +305,9 @@ def describe_doctype(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 			item["link"] = f.options
 		elif f.fieldtype == "Select" and f.options:
 			item["options"] = [o for o in f.options.split("\n") if o]
-		if default not in (None, ""):
+		# A zero default says nothing an agent needs (an unset Check is off), unless the field is
+		# mandatory: then it tells the agent that the field has a value already.
+		if default not in (None, "") and (f.reqd or default not in (0, "0")):
 			item["default"] = default
 		return item
 

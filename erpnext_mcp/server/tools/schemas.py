@@ -174,7 +174,11 @@ def _filters_arg(enum: list[str] | None = None) -> dict[str, Any]:
 	# Values are checked by server/query.py (one scalar, or a list for in / not in / between), with a
 	# message naming the filter; the schema stays small because every tool with filters repeats it.
 	condition = _obj(
-		{"field": fieldname, "op": {"type": "string", "enum": list(query.FILTER_OPERATORS)}, "value": {}},
+		{
+			"field": fieldname,
+			"op": {"type": "string", "enum": list(query.FILTER_OPERATORS)},
+			"value": {"type": ["string", "number", "boolean", "null", "array"]},
+		},
 		["field", "op", "value"],
 	)
 	return {
