@@ -1,4 +1,5 @@
-"""WSGI entry point for Desk in the browser tests (dev/tier2 → tests_browser/), never for production.
+"""WSGI entry point for Desk in the browser tests (dev/tier2 → tests_browser/) and for ./dev/demo's site,
+never for production.
 
 `frappe.app:application` under gunicorn serves neither /assets nor /files (nginx does that in
 production) and picks the site from the Host header. This wraps it so a browser on 127.0.0.1 gets

@@ -86,3 +86,20 @@ stop_started() {
 		esac
 	done
 }
+
+# link_checkout ROOT: the bench's apps/erpnext_mcp is this checkout, installed in the bench's env and
+# named in sites/apps.txt (what `bench get-app` does for an app from a folder).
+link_checkout() {
+	local root="$1" app="$BENCH/apps/erpnext_mcp"
+	if [ "$(readlink -f "$app" 2>/dev/null)" != "$root" ]; then
+		if [ -e "$app" ] && [ ! -L "$app" ]; then mv "$app" "$app.before-$(date +%s)"; fi
+		ln -sfn "$root" "$app"
+	fi
+	# Asked from the bench's sites folder, as Frappe imports it: run from the checkout, the import would
+	# find ./erpnext_mcp in the current folder and hide an app the bench's env does not have.
+	if ! (cd "$BENCH/sites" && "$BENCH/env/bin/python" -c "import os, sys, erpnext_mcp; sys.exit(0 if os.path.realpath(erpnext_mcp.__file__).startswith('$root/') else 1)") 2>/dev/null; then
+		echo "installing erpnext_mcp into the bench env (pip install -e)"
+		"$BENCH/env/bin/pip" install -q --disable-pip-version-check -e "$app" || return 1
+	fi
+	grep -qx erpnext_mcp "$BENCH/sites/apps.txt" || { sed -i -e '$a\' "$BENCH/sites/apps.txt"; echo erpnext_mcp >>"$BENCH/sites/apps.txt"; }
+}
