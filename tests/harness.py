@@ -24,6 +24,8 @@ class App:
 		self.profiles: dict[str, list[Profile]] = {}
 		self.states: list[CallState] = []
 		self.list_cache = None
+		# Who an unauthenticated request is (the conformance suite sends no credentials); None: nobody.
+		self.anonymous_user: str | None = None
 
 	def __call__(self, environ, start_response):
 		headers = {
@@ -38,7 +40,7 @@ class App:
 		if environ.get("PATH_INFO") != PATH:
 			start_response("404 Not Found", [("Content-Type", "text/plain")])
 			return [b"not found"]
-		user = TOKENS.get(headers.get("authorization", ""))
+		user = TOKENS.get(headers.get("authorization", "")) or self.anonymous_user
 		request = HttpRequest(method=environ["REQUEST_METHOD"], headers=headers, body=body, path=PATH)
 
 		def make_state(version: str) -> CallState:

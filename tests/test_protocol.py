@@ -398,3 +398,24 @@ def test_tools_list_cache_never_answers_a_request_the_sdk_would_refuse(server):
 		got = httpx.post(server.url, headers=h, json=rpc("tools/list"))
 		assert got.status_code == expected.status_code
 		assert got.json() == expected.json()
+
+
+def test_a_page_of_this_loopback_server_is_its_own_origin_and_a_rebinding_page_is_not(harness):
+	"""DNS rebinding: a page on the attacker's name resolving to 127.0.0.1 sends Host and Origin of that
+	name (refused); a page served by this very server on localhost is same-origin (accepted)."""
+	harness.app.profiles[SALES] = [customer_reader()]
+	port = harness.url.split(":")[2].split("/")[0]
+	ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+	ok = httpx.post(
+		harness.url,
+		json=ping,
+		headers={**headers(), "Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"},
+	)
+	assert ok.status_code == 200, ok.text
+	for host, origin in (
+		(f"evil.example:{port}", f"http://evil.example:{port}"),
+		(f"localhost:{port}", "http://localhost:1"),  # another local app's page
+		(f"localhost:{port}", f"http://evil.example:{port}"),
+	):
+		refused = httpx.post(harness.url, json=ping, headers={**headers(), "Host": host, "Origin": origin})
+		assert refused.status_code == 403, (host, origin, refused.text)

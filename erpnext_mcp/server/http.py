@@ -117,6 +117,20 @@ def _scope(req: HttpRequest) -> dict[str, Any]:
 	}
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def accepted_origins(req: HttpRequest, configured: tuple[str, ...]) -> tuple[str, ...]:
+	"""The Origins a browser request may come from: MCP Settings' list (which holds the site's own URL),
+	and a page served by this very server on a loopback address (http://localhost:PORT calling
+	http://localhost:PORT). A DNS-rebinding page cannot be that: its Host is the attacker's name."""
+	host = (req.headers.get("host") or "").strip().lower()
+	hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+	if hostname in LOOPBACK_HOSTS:
+		return (*configured, f"{req.scheme}://{host}")
+	return configured
+
+
 async def _exchange(req: HttpRequest, allowed_origins: list[str]) -> HttpResponse:
 	status = 500
 	headers: dict[str, str] = {}
@@ -223,7 +237,8 @@ def serve(
 	envelope = message if isinstance(message, dict) else {}
 	request_id = envelope.get("id")
 	origin = req.headers.get("origin")
-	if origin and origin.rstrip("/") not in settings.allowed_origins:
+	allowed_origins = accepted_origins(req, settings.allowed_origins)
+	if origin and origin.rstrip("/") not in allowed_origins:
 		# Checked here as well as in the SDK: the 1.x transport answers 400 where the spec wants 403.
 		return forbidden_origin(origin, request_id), None
 	if not authenticated:
@@ -249,7 +264,7 @@ def serve(
 			return HttpResponse(200, {"Content-Type": "application/json"}, body.encode()), state
 	token = context.activate(state)
 	try:
-		resp = anyio.run(_exchange, req, list(settings.allowed_origins))
+		resp = anyio.run(_exchange, req, list(allowed_origins))
 	finally:
 		context.deactivate(token)
 	if cache_key is not None and resp.status == 200:
