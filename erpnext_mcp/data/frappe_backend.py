@@ -16,6 +16,7 @@ from frappe.utils import get_url
 
 from erpnext_mcp import __version__
 from erpnext_mcp.data.backend import LAYOUT_FIELDTYPES, STANDARD_FIELDS, DocTypeInfo, FieldInfo
+from erpnext_mcp.data.gate import not_found
 from erpnext_mcp.exceptions import (
 	Conflict,
 	InvalidArguments,
@@ -107,12 +108,12 @@ def missing_record_message(exc: BaseException) -> str:
 
 
 def _load(doctype: str, name: str, *, for_update: bool = False):
-	"""The document addressed by name; NotFound (the gate's wording) if there is none."""
+	"""The document addressed by name; the gate's not-found refusal if there is none."""
 	try:
 		return frappe.get_doc(doctype, name, for_update=for_update)
 	except frappe.DoesNotExistError:
 		frappe.local.message_log = []
-		raise NotFound(f"{doctype} {name} was not found, or you are not allowed to see it.")
+		raise not_found(doctype, name)
 
 
 def missing_mandatory(doc, tables: set[str] | frozenset[str] = frozenset()) -> list[str]:
@@ -146,13 +147,9 @@ def _insert(doc, tables: set[str]) -> None:
 	UOMs...), so it never asks an agent for a value ERPNext would have set."""
 	try:
 		doc.insert()
-	except frappe.MandatoryError:
-		missing = missing_mandatory(doc, tables)
-		if not missing:
-			raise
-		raise ValidationFailed(_mandatory_message(doc.doctype, missing))
-	except (AttributeError, TypeError, KeyError, IndexError, ValueError):
-		# A crash in ERPNext's code, not a refusal; a missing mandatory field is the usual cause.
+	except (frappe.MandatoryError, AttributeError, TypeError, KeyError, IndexError, ValueError):
+		# MandatoryError, or a crash in ERPNext's code (not a refusal) of which a missing mandatory
+		# field is the usual cause: name what is missing; anything else goes on as it was.
 		missing = missing_mandatory(doc, tables)
 		if not missing:
 			raise
@@ -395,24 +392,24 @@ class FrappeBackend:
 				out[key] = value
 		return out
 
-	def get_document(self, doctype: str, name: str) -> dict[str, Any]:
+	def _readable(self, doctype: str, name: str, *, for_update: bool = False):
+		"""The document if the caller may read it in ERPNext; else the same refusal as for a document
+		that does not exist (no oracle for names one may not see)."""
 		self.describe(doctype)
 		self._require(doctype, "read")
+		doc = _load(doctype, name, for_update=for_update)
+		if not doc.has_permission("read"):
+			raise not_found(doctype, name)
+		return doc
+
+	def get_document(self, doctype: str, name: str) -> dict[str, Any]:
 		with translated_errors(doctype, name):
-			doc = _load(doctype, name)
-			if not doc.has_permission("read"):
-				# Same answer as for a document that does not exist: no oracle for names one may not see.
-				raise NotFound(f"{doctype} {name} was not found, or you are not allowed to see it.")
-			return self._doc_as_dict(doc)
+			return self._doc_as_dict(self._readable(doctype, name))
 
 	def load_for_update(self, doctype: str, name: str) -> dict[str, Any]:
-		self.describe(doctype)
-		self._require(doctype, "read")
 		with translated_errors(doctype, name):
 			# Row lock: a concurrent write waits here, so the gate's checks hold until our write.
-			doc = _load(doctype, name, for_update=True)
-			if not doc.has_permission("read"):
-				raise NotFound(f"{doctype} {name} was not found, or you are not allowed to see it.")
+			doc = self._readable(doctype, name, for_update=True)
 			self._locked[(doctype, name)] = doc
 			# A copy cut to the readable levels: the locked document itself stays whole for the write.
 			return _json_safe(self._strip(self.describe(doctype), doc.as_dict(no_default_fields=False)))

@@ -285,10 +285,7 @@ class EffectivePolicy:
 	def scope_filters(self, doctype: str) -> list[list]:
 		"""The read scope as filter triplets, whatever the operation: outside it a document does not
 		exist for the agent (the gate in data/gate.py asks this for update, delete, submit, cancel...)."""
-		found = self._rules.get(doctype)
-		if found is None:
-			return []
-		return [to_filter(c) for c in found[1].conditions if "read" in c.applies_to]
+		return [to_filter(c) for c in self._applying(doctype, "read")]
 
 	def in_read_scope(self, doctype: str, doc: Mapping[str, Any]) -> Decision:
 		"""Does a document meet the read conditions? (Evaluated here on the loaded document; data/ also
@@ -334,8 +331,12 @@ class EffectivePolicy:
 		)
 
 	def _applying(self, doctype: str, operation: str) -> list[Condition]:
-		"""The conditions that bind `operation`: submit and cancel fall back to update's."""
-		_profile, rule = self._rules[doctype]
+		"""The conditions that bind `operation` (none without a rule): submit and cancel fall back to
+		update's."""
+		found = self._rules.get(doctype)
+		if found is None:
+			return []
+		rule = found[1]
 		applying = [c for c in rule.conditions if operation in c.applies_to]
 		if not applying and operation in ("submit", "cancel"):
 			applying = [c for c in rule.conditions if "update" in c.applies_to]

@@ -31,9 +31,8 @@ def granted_operations(state: CallState, doctype: str) -> set[str]:
 	return {op for op in OPERATIONS if state.policy.check_operation(op, doctype).allowed}
 
 
-def visible_generic(state: CallState) -> list[tools.ToolSpec]:
-	"""The generic tools this caller sees: those whose operation some rule grants."""
-	generic = tools.generic_tools(state)
+def visible_generic(state: CallState, generic: list[tools.ToolSpec]) -> list[tools.ToolSpec]:
+	"""Of the generic tools, those this caller sees: whose operation some rule grants."""
 	if not state.policy.has_profiles():
 		return [t for t in generic if t.name == "test_connection"]
 	granted: set[str] = set()
@@ -42,17 +41,23 @@ def visible_generic(state: CallState) -> list[tools.ToolSpec]:
 	return [t for t in generic if t.operation is None or t.operation in granted]
 
 
-def doctype_plan(state: CallState) -> list[tuple[DocTypeInfo, dict[str, str]]]:
+def doctype_plan(
+	state: CallState, visible: list[tools.ToolSpec] | None = None
+) -> list[tuple[DocTypeInfo, dict[str, str]]]:
 	"""For each DocType whose rule switches on per-DocType tools: its info and kind → tool name. The
 	one place that decides which per-DocType tools exist and what they are called, so tools/list and
 	tools/call always agree (names depend on order: a clash is settled by a hash). Past
-	settings.max_tools the rest are left out, in this fixed order, and recorded in state.tools_omitted."""
+	settings.max_tools the rest are left out, in this fixed order, and recorded in state.tools_omitted.
+	`visible`: the caller's generic tools, when the caller has them already (catalogue)."""
 	state.tools_omitted = []
 	if not state.settings.per_doctype_tools or not state.policy.has_profiles():
 		return []
 	plan = []
-	taken = set(_generic_by_name(state))
-	room = min(state.settings.max_tools, MAX_TOOLS_LIMIT) - len(visible_generic(state))
+	generic = tools.generic_tools(state)
+	taken = {t.name for t in generic}
+	if visible is None:
+		visible = visible_generic(state, generic)
+	room = min(state.settings.max_tools, MAX_TOOLS_LIMIT) - len(visible)
 	for doctype in state.policy.doctypes()[: state.settings.max_per_doctype_tools]:
 		found = state.policy.rule_for(doctype)
 		kinds = found[1].doctype_tools if found else frozenset()
@@ -89,8 +94,8 @@ def doctype_plan(state: CallState) -> list[tuple[DocTypeInfo, dict[str, str]]]:
 
 def catalogue(state: CallState) -> list[tools.ToolSpec]:
 	"""The tools this caller may see, in a stable order: generic tools first, then per DocType."""
-	out = visible_generic(state)
-	for info, names in doctype_plan(state):
+	out = visible_generic(state, tools.generic_tools(state))
+	for info, names in doctype_plan(state, list(out)):
 		out.extend(tools.doctype_tools(state, info, names))
 	return out
 
