@@ -1,6 +1,24 @@
 # Shared by dev/tier2 and dev/bench: start what a bench site needs unless it is running already, and
 # stop on exit exactly what was started here. Source it; set BENCH, SITE and STATE first.
 
+# Where a bench is looked for when none is named: a v15 and a v16 bench side by side (README).
+DEFAULT_BENCHES="/opt/frappe-bench-v15 /opt/frappe-bench-v16 /opt/frappe-bench"
+
+# first_bench: the first of DEFAULT_BENCHES that is a bench (prints nothing if none is).
+first_bench() {
+	local candidate
+	for candidate in $DEFAULT_BENCHES; do
+		[ -d "$candidate/sites" ] && [ -x "$candidate/env/bin/python" ] && { echo "$candidate"; return 0; }
+	done
+	return 1
+}
+
+# app_fingerprint ROOT: changes when the app's DocTypes, hooks or patches do (then a site migrates).
+app_fingerprint() {
+	cat "$1"/erpnext_mcp/hooks.py "$1"/erpnext_mcp/patches.txt $(find "$1/erpnext_mcp" -name '*.json' | sort) \
+		| sha1sum | cut -c1-40
+}
+
 started=()
 GUNICORN_PID=""
 
