@@ -61,6 +61,18 @@ META: dict[str, DocTypeInfo] = {
 			F("margin", "Margin", "Currency"),
 		],
 	),
+	"Sales Order": DocTypeInfo(
+		name="Sales Order",
+		module="Selling",
+		is_submittable=True,
+		title_field="customer",
+		fields=[
+			F("customer", "Customer", "Link", options="Customer", reqd=True, in_list_view=True),
+			F("grand_total", "Grand Total", "Currency", read_only=True),
+			F("po_no", "Customer's Purchase Order", "Data"),
+			F("items", "Items", "Table", options="Sales Invoice Item", reqd=True),
+		],
+	),
 	"Supplier": DocTypeInfo(
 		name="Supplier",
 		module="Buying",
@@ -76,6 +88,7 @@ ROLE_PERMS: dict[str, dict[str, set[str]]] = {
 	"Sales User": {
 		"Customer": {"read", "write", "create"},
 		"Sales Invoice": {"read", "write", "create", "submit", "cancel"},
+		"Sales Order": {"read", "write", "create", "submit", "cancel"},
 	},
 	"Sales Manager": {"Customer": {"read", "write", "create", "delete"}},
 	"Purchase User": {"Supplier": {"read", "write", "create"}},
@@ -132,8 +145,51 @@ def seed_documents() -> dict[str, dict[str, dict[str, Any]]]:
 				],
 			},
 		},
+		"Sales Order": {
+			"SO-0001": {
+				"customer": "CUST-EG-1",
+				"grand_total": 200.0,
+				"docstatus": 1,
+				"items": [{"name": "so-row-1", "item_code": "WIDGET", "qty": 2, "rate": 100.0}],
+			},
+			"SO-0002": {
+				"customer": "CUST-IN-1",
+				"grand_total": 500.0,
+				"docstatus": 1,
+				"items": [{"name": "so-row-2", "item_code": "GADGET", "qty": 5, "rate": 100.0}],
+			},
+		},
 		"Supplier": {"SUP-1": {"supplier_name": "Parts Inc"}},
 	}
+
+
+# Tier 1's reports: name → (roles that may run it, filter definitions, rows). "Customer Credit" reads
+# credit_limit, a field profiles restrict: only a profile that names the report may run it.
+REPORTS: dict[str, dict[str, Any]] = {
+	"Customer Credit": {
+		"report_type": "Script Report",
+		"roles": {"Sales User"},
+		"filters": [
+			{
+				"fieldname": "territory",
+				"label": "Territory",
+				"fieldtype": "Link",
+				"options": "Territory",
+				"reqd": True,
+				"default": None,
+			},
+			{
+				"fieldname": "min_limit",
+				"label": "Minimum",
+				"fieldtype": "Currency",
+				"options": None,
+				"reqd": False,
+				"default": None,
+			},
+		],
+	},
+	"Customer Ledger Builder": {"report_type": "Report Builder", "roles": {"Sales User"}, "filters": None},
+}
 
 
 class MemoryStore:
@@ -343,6 +399,110 @@ class MemoryBackend:
 			raise ValidationFailed(f"Cannot {operation} a document with docstatus {doc['docstatus']}")
 		doc["docstatus"] = want[1]
 		return self._strip(doctype, copy.deepcopy(doc))
+
+	# ---- totals, reports, link search, conversions
+	def aggregate_documents(self, doctype, *, aggregates, group_by, filters, order_by, limit):
+		self._require(doctype, "read")
+		rows = [d for d in self.store.docs.get(doctype, {}).values() if all(_match(d, f) for f in filters)]
+		groups: dict[tuple, list[dict]] = {}
+		for d in rows:
+			groups.setdefault(tuple(d.get(g) for g in group_by), []).append(d)
+		if not group_by:
+			groups = {(): rows}
+		out = []
+		for key, members in groups.items():
+			row = dict(zip(group_by, key, strict=True))
+			for function, fieldname, alias in aggregates:
+				values = [float(m[fieldname]) for m in members if fieldname and m.get(fieldname) is not None]
+				row[alias] = {
+					"count": lambda: len(members),
+					"sum": lambda v=values: sum(v) if v else None,
+					"avg": lambda v=values: sum(v) / len(v) if v else None,
+					"min": lambda v=values: min(v) if v else None,
+					"max": lambda v=values: max(v) if v else None,
+				}[function]()
+			out.append(row)
+		if order_by:
+			key, direction = order_by
+			out.sort(key=lambda r: (r.get(key) is None, r.get(key)), reverse=direction == "desc")
+		return out[:limit]
+
+	def count_documents(self, doctype, filters):
+		return self.aggregate_documents(
+			doctype,
+			aggregates=[("count", None, "count")],
+			group_by=[],
+			filters=filters,
+			order_by=None,
+			limit=1,
+		)[0]["count"]
+
+	def search_link(self, doctype, text, page_length):
+		"""As ERPNext's link search: name, title and every search field, whatever a profile hides."""
+		self._require(doctype, "read")
+		info = META[doctype]
+		fields = ["name", info.title_field, *info.search_fields]
+		hits = [
+			name
+			for name, d in sorted(self.store.docs.get(doctype, {}).items())
+			if any(text.casefold() in str(d.get(f) or "").casefold() for f in fields if f)
+		]
+		return hits[:page_length]
+
+	def report_definition(self, report_name):
+		report = REPORTS.get(report_name)
+		if report is None:
+			raise NotFound(f'There is no report "{report_name}" on this site.')
+		if not report["roles"] & self.roles:
+			raise PermissionDenied(
+				f"ERPNext does not allow this on Report {report_name}: You don't have access to Report",
+				layer="ERPNext permissions",
+			)
+		return {
+			"name": report_name,
+			"report_type": report["report_type"],
+			"ref_doctype": "Customer",
+			"filters": report["filters"],
+			"add_total_row": False,
+		}
+
+	def run_report(self, report_name, filters):
+		self.report_definition(report_name)
+		rows = [
+			{
+				"customer": name,
+				"customer_name": d["customer_name"],
+				"credit_limit": d["credit_limit"],
+				"rank": 0,
+			}
+			for name, d in sorted(self.store.docs["Customer"].items())
+			if d["territory"] == filters["territory"] and d["credit_limit"] >= filters.get("min_limit", 0)
+		]
+		columns = [
+			{"fieldname": "customer", "label": "Customer", "fieldtype": "Link", "options": "Customer"},
+			{"fieldname": "customer_name", "label": "Customer Name", "fieldtype": "Data"},
+			{"fieldname": "credit_limit", "label": "Credit Limit", "fieldtype": "Currency"},
+			{"fieldname": "rank", "label": "Rank", "fieldtype": "Int"},
+		]
+		return {"columns": columns, "rows": rows, "message": None, "has_total_row": False}
+
+	def make_mapped_document(self, method, source_name, values, *, save, before_insert):
+		if not method.endswith("sales_order.make_sales_invoice"):
+			raise ValidationFailed(f"tier 1 maps only Sales Order to Sales Invoice, not {method}")
+		self._require("Sales Order", "read")
+		self._require("Sales Invoice", "create")
+		source = self.get_document("Sales Order", source_name)
+		draft = {
+			"customer": source["customer"],
+			"posting_date": "2026-11-27",
+			"grand_total": source["grand_total"],
+			"items": [{k: v for k, v in r.items() if k != "name"} for r in source["items"]],
+			**copy.deepcopy(values or {}),
+		}
+		if not save:
+			before_insert(copy.deepcopy(draft))
+			return self._strip("Sales Invoice", draft)
+		return self.create_document("Sales Invoice", draft, before_insert=before_insert)
 
 	def begin(self):
 		self._snapshot = copy.deepcopy(self.store.docs)

@@ -18,7 +18,9 @@ from tests.memory_backend import MemoryBackend, MemoryStore
 
 SNAPS = Path(__file__).parent / "__toolsnaps__"
 UPDATE = os.environ.get("ERPNEXT_MCP_UPDATE_TOOLSNAPS") == "1"
-GENERIC_BUDGET = 16_000  # bytes: the whole tools/list of a new profile
+# bytes: the whole tools/list of a new profile, 17 generic tools (aggregate_documents, search_link,
+# run_report and make_document added 5.4 KB to the 14.9 KB of the first 13)
+GENERIC_BUDGET = 20_500
 
 
 def wire_tools() -> list[dict]:
@@ -29,6 +31,7 @@ def wire_tools() -> list[dict]:
 			Rule("Customer", everything, doctype_tools=frozenset(DOCTYPE_TOOL_KINDS)),
 			Rule("Sales Invoice", everything),
 		),
+		reports=frozenset({"Customer Credit"}),
 	)
 	state = CallState(
 		backend=MemoryBackend(MemoryStore(), "manager@example.com"),
@@ -74,5 +77,5 @@ def test_every_tool_declares_read_only_hint_and_a_required_list_where_it_needs_o
 def test_the_generic_tools_fit_their_budget():
 	generic = [t for t in TOOLS if "customer" not in t["name"]]
 	size = sum(len(json.dumps(t, separators=(",", ":"))) for t in generic)
-	assert len(generic) == 13
+	assert len(generic) == 17
 	assert size <= GENERIC_BUDGET, f"generic tools are {size} bytes, over {GENERIC_BUDGET}"

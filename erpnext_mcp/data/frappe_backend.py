@@ -43,6 +43,7 @@ ERPNEXT_PTYPES = (
 )
 IDEMPOTENCY_TTL = 24 * 3600
 SAVEPOINT = "erpnext_mcp_tool_call"
+DRAFT_SAVEPOINT = "erpnext_mcp_draft"
 # DocTypeInfo per (site, DocType, parent, roles, permission epoch, schema version): see describe().
 _DESCRIBED: dict[tuple, DocTypeInfo] = {}
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -162,6 +163,22 @@ def _mandatory_message(doctype: str, missing: list[str]) -> str:
 		f"ERPNext refused {doctype}: mandatory field(s) missing: {', '.join(missing)}. "
 		"Add them to values (describe_doctype lists each DocType's mandatory fields)."
 	)
+
+
+# Aggregate functions as Frappe's list query takes them: v16's query engine wants {"SUM": field},
+# v15's DatabaseQuery a "sum(`tabX`.`field`)" text.
+_NEW_QUERY_ENGINE = int(frappe.__version__.split(".")[0]) >= 16
+
+
+def _column_ref(doctype: str, fieldname: str) -> str:
+	return fieldname if _NEW_QUERY_ENGINE else f"`tab{doctype}`.`{fieldname}`"
+
+
+def _aggregate_column(doctype: str, function: str, fieldname: str | None, alias: str) -> Any:
+	if _NEW_QUERY_ENGINE:
+		return {function.upper(): fieldname or "*", "as": alias}
+	target = f"`tab{doctype}`.`{fieldname}`" if fieldname else "*"
+	return f"{function}({target}) as {alias}"
 
 
 def _json_safe(value: Any) -> Any:
@@ -581,6 +598,119 @@ class FrappeBackend:
 				doc.submit()
 			else:
 				doc.cancel()
+			return self._doc_as_dict(doc)
+
+	# ---------------------------------------------------------------- totals, reports, links, conversions
+	def aggregate_documents(
+		self,
+		doctype: str,
+		*,
+		aggregates: list[tuple[str, str | None, str]],
+		group_by: list[str],
+		filters: list[list],
+		order_by: tuple[str, str] | None,
+		limit: int,
+	) -> list[dict[str, Any]]:
+		"""frappe.get_list with aggregate columns, as the caller: the same permission query conditions,
+		User Permissions and sharing as a list. (function, fieldname or None for count, alias)."""
+		self._require(doctype, "read")
+		fields: list[Any] = list(group_by)
+		for function, fieldname, alias in aggregates:
+			fields.append(_aggregate_column(doctype, function, fieldname, alias))
+		kwargs: dict[str, Any] = {"fields": fields, "filters": filters, "limit_page_length": limit}
+		if group_by:
+			kwargs["group_by"] = ", ".join(_column_ref(doctype, f) for f in group_by)
+		if order_by:
+			key, direction = order_by
+			ref = _column_ref(doctype, key) if key in group_by else key
+			kwargs["order_by"] = f"{ref} {direction}"
+		elif group_by:
+			kwargs["order_by"] = f"{_column_ref(doctype, group_by[0])} asc"
+		else:
+			kwargs["order_by"] = None
+		with translated_errors(doctype):
+			rows = frappe.get_list(doctype, **kwargs)
+		return _json_safe(rows)
+
+	def count_documents(self, doctype: str, filters: list[list]) -> int:
+		rows = self.aggregate_documents(
+			doctype,
+			aggregates=[("count", None, "count")],
+			group_by=[],
+			filters=filters,
+			order_by=None,
+			limit=1,
+		)
+		return int(rows[0]["count"]) if rows else 0
+
+	def report_definition(self, report_name: str) -> dict[str, Any]:
+		from erpnext_mcp.data import reports
+
+		if not frappe.db.exists("Report", report_name):
+			raise NotFound(f'There is no report "{report_name}" on this site.')
+		with translated_errors("Report", report_name):
+			return reports.report_definition(report_name)
+
+	def run_report(self, report_name: str, filters: dict[str, Any]) -> dict[str, Any]:
+		from erpnext_mcp.data import reports
+
+		with translated_errors("Report", report_name):
+			return _json_safe(reports.run(report_name, filters))
+
+	def search_link(self, doctype: str, text: str, page_length: int) -> list[str]:
+		"""Names Frappe's own link search (Desk's link field: the DocType's search fields and ERPNext's
+		standard queries, e.g. customer_query) finds for `text`, best first, as the caller."""
+		from frappe.desk.search import search_widget
+
+		self._require(doctype, "read")
+		with translated_errors(doctype):
+			results = search_widget(doctype, text, page_length=page_length, as_dict=True)
+		names = []
+		for row in results or []:
+			value = row.get("value") if isinstance(row, dict) else (row[0] if row else None)
+			if value is None and isinstance(row, dict):
+				value = row.get("name")
+			if isinstance(value, str) and value not in names:
+				names.append(value)
+		return names
+
+	def make_mapped_document(
+		self,
+		method: str,
+		source_name: str,
+		values: dict[str, Any] | None,
+		*,
+		save: bool,
+		before_insert: Callable[[dict[str, Any]], None],
+	) -> dict[str, Any]:
+		"""ERPNext's own conversion (the method its Create button calls), as the caller: get_mapped_doc
+		checks read on the source and create on the target. Saved as a draft only when asked."""
+		mapper = frappe.get_attr(method)
+		if not save:
+			frappe.db.savepoint(DRAFT_SAVEPOINT)  # a draft writes nothing, whatever a mapper does
+		try:
+			return self._map(mapper, source_name, values, save=save, before_insert=before_insert)
+		finally:
+			if not save:
+				frappe.db.rollback(save_point=DRAFT_SAVEPOINT)
+
+	def _map(self, mapper, source_name, values, *, save, before_insert) -> dict[str, Any]:
+		with translated_errors("conversion"):
+			doc = mapper(source_name)
+			target = doc.doctype
+			for fieldname, value in (values or {}).items():
+				if isinstance(value, list):
+					doc.set(fieldname, [])
+					for row in value:
+						doc.append(fieldname, {k: v for k, v in row.items() if k != "name"})
+				else:
+					doc.set(fieldname, value)
+			self._require(target, "create")
+			draft = _json_safe(doc.as_dict())
+			before_insert(draft)
+			if not save:
+				return _json_safe(self._strip(self.describe(target), doc.as_dict(no_default_fields=False)))
+			_insert(doc, {k for k, v in (values or {}).items() if isinstance(v, list)})
 			return self._doc_as_dict(doc)
 
 	# ---------------------------------------------------------------- transaction and errors

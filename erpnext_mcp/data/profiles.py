@@ -82,7 +82,8 @@ def profile_from_doc(doc, via: str) -> Profile:
 				),
 			)
 		)
-	return Profile(name=doc.name, rules=tuple(rules), priority=doc.priority or 0, via=via)
+	reports = frozenset(row.report for row in doc.get("reports") or [] if row.report)
+	return Profile(name=doc.name, rules=tuple(rules), priority=doc.priority or 0, via=via, reports=reports)
 
 
 def profiles_for(user: str) -> list[Profile]:

@@ -208,6 +208,42 @@ class EffectivePolicy:
 			f"{doctype}: {operation}",
 		)
 
+	# ------------------------------------------------------------ reports
+
+	def reports(self) -> list[str]:
+		"""The reports the agent may run: every report any applying profile names (a report is one
+		grant, not a rule per DocType, so profiles add up)."""
+		return sorted({report for profile in self._profiles for report in profile.reports})
+
+	def check_report(self, report: str) -> Decision:
+		"""May the agent run `report`? Only a report a profile names; ERPNext's own report permission
+		and the report's roles are checked by the backend on top."""
+		if not self._profiles:
+			return Decision(
+				False,
+				f'No MCP Permission Profile applies to this user, so the agent may not run the report "{report}". '
+				"Assign a profile to the user or to one of their roles, or set a default profile in MCP Settings.",
+				LAYER_NO_PROFILE,
+			)
+		for profile in self._profiles:
+			if report in profile.reports:
+				return Decision(
+					True,
+					f'Profile "{profile.name}" lets the agent run the report "{report}".',
+					LAYER_PROFILE_RULE,
+					profile.name,
+					f"Report: {report}",
+				)
+		names = ", ".join(self.profile_names)
+		return Decision(
+			False,
+			f'No MCP profile names the report "{report}" (profiles: {names}), so the agent may not run it. '
+			"An administrator can add it to the Reports of one of these profiles.",
+			LAYER_PROFILE_RULE,
+			names,
+			f"Report: {report}: not named",
+		)
+
 	# ------------------------------------------------------------ fields
 
 	def visible_fields(self, doctype: str, fieldnames: Iterable[str]) -> list[str]:

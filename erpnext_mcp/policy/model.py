@@ -241,8 +241,11 @@ class Profile:
 	priority: int = 0
 	# "user" (assigned to the user), "role" (via one of their roles), "default" (MCP Settings' default)
 	via: str = "role"
+	# Reports the agent may run (run_report); none unless named.
+	reports: frozenset[str] = frozenset()
 
 	def __post_init__(self):
+		object.__setattr__(self, "reports", _frozen_names(self.reports, f"Profile {self.name}: reports"))
 		rules = tuple(self.rules)
 		if self.via not in VIA_ORDER:
 			raise ValueError(f"Profile {self.name}: via must be one of {list(VIA_ORDER)}, not {self.via!r}")

@@ -32,12 +32,15 @@ def granted_operations(state: CallState, doctype: str) -> set[str]:
 
 
 def visible_generic(state: CallState, generic: list[tools.ToolSpec]) -> list[tools.ToolSpec]:
-	"""Of the generic tools, those this caller sees: whose operation some rule grants."""
+	"""Of the generic tools, those this caller sees: whose operation some rule grants (run_report's
+	"report": a profile names a report)."""
 	if not state.policy.has_profiles():
 		return [t for t in generic if t.name == "test_connection"]
 	granted: set[str] = set()
 	for doctype in state.policy.doctypes():
 		granted |= granted_operations(state, doctype)
+	if state.policy.reports():
+		granted.add("report")
 	return [t for t in generic if t.operation is None or t.operation in granted]
 
 

@@ -4,7 +4,9 @@
 |---|---|
 | `catalogue.py` | test_connection, list_doctypes, get_doctype_permissions, explain_access, describe_doctype |
 | `reads.py` | get_generic_document, list_generic_documents, search_generic_documents |
+| `analytics.py` | aggregate_documents, search_link, run_report |
 | `writes.py` | create_generic_document, update_generic_document, delete_generic_document, submit_document, cancel_document |
+| `conversions.py` | make_document (ERPNext's own mappings, from an allow-list) |
 | `per_doctype.py` | list_/get_/search_/create_/update_/delete_<doctype>_document(s), bound to the handlers above |
 | `schemas.py` | ToolSpec and the shared schema vocabulary |
 | `common.py` | helpers every family uses, the gate for documents addressed by name among them |
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from erpnext_mcp.exceptions import InvalidArguments
 from erpnext_mcp.server.context import CallState
-from erpnext_mcp.server.tools import catalogue, reads, writes
+from erpnext_mcp.server.tools import analytics, catalogue, conversions, reads, writes
 from erpnext_mcp.server.tools.catalogue import explain_access
 from erpnext_mcp.server.tools.per_doctype import PER_DOCTYPE_OPERATIONS, doctype_tools, slug, tool_name
 from erpnext_mcp.server.tools.schemas import ToolSpec
@@ -26,8 +28,14 @@ from erpnext_mcp.server.tools.writes import _check_write_values
 
 
 def generic_tools(state: CallState) -> list[ToolSpec]:
-	"""The generic tools in their fixed order: catalogue, reads, writes."""
-	return [*catalogue.specs(state), *reads.specs(state), *writes.specs(state)]
+	"""The generic tools in their fixed order: catalogue, reads, analytics, writes, conversions."""
+	return [
+		*catalogue.specs(state),
+		*reads.specs(state),
+		*analytics.specs(state),
+		*writes.specs(state),
+		*conversions.specs(state),
+	]
 
 
 __all__ = [

@@ -61,17 +61,26 @@ def list_documents(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		max_limit=state.settings.max_page_length,
 	)
 	_check_fields(state, doctype, q.named_fields)
+	filters = q.filters + state.policy.read_filters(doctype)
 	rows = state.backend.list_documents(
 		doctype,
 		fields=q.fields,
-		filters=q.filters + state.policy.read_filters(doctype),
+		filters=filters,
 		or_filters=None,
 		order_by=q.order_by,
 		start=q.start,
 		page_length=q.page_length,
 	)
 	state.audit["names"] = [r.get("name") for r in rows]
-	return _page_result(doctype, [shown(state, info, r, args) for r in rows], q.start, q.page_length)
+	result = _page_result(doctype, [shown(state, info, r, args) for r in rows], q.start, q.page_length)
+	if args.get("with_count"):
+		# Under exactly the list's filters and the caller's permissions: never a row it cannot read.
+		result["count"] = (
+			q.start + len(rows)
+			if result["next_start"] is None and (rows or q.start == 0)
+			else state.backend.count_documents(doctype, filters)
+		)
+	return result
 
 
 def search_documents(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +137,10 @@ def specs(state: CallState) -> list[ToolSpec]:
 		"limit": limit,
 		"start": START_ARG,
 		"include_empty": INCLUDE_EMPTY_ARG,
+		"with_count": {
+			"type": "boolean",
+			"description": "Also return count: how many documents match the filters (all pages).",
+		},
 	}
 	return [
 		ToolSpec(
@@ -157,7 +170,7 @@ def specs(state: CallState) -> list[ToolSpec]:
 			_obj(list_props, ["doctype"]),
 			list_documents,
 			_read_only(),
-			LIST_OUT,
+			{**LIST_OUT, "properties": {**LIST_OUT["properties"], "count": {"type": "integer"}}},
 			operation="read",
 		),
 		ToolSpec(
