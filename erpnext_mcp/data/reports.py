@@ -54,7 +54,8 @@ def _objects_in_array(text: str, start: int) -> list[str]:
 
 
 def _top_level(obj: str) -> str:
-	"""An object's own text, with nested objects, arrays and function bodies blanked out."""
+	"""An object's own text, with nested objects, arrays and function bodies blanked out (calls such
+	as __("Label") stay: they carry labels and defaults)."""
 	out, depth, quote, i = [], 0, None, 0
 	body = obj[1:-1]
 	while i < len(body):
@@ -73,11 +74,11 @@ def _top_level(obj: str) -> str:
 			quote = ch
 			if depth == 0:
 				out.append(ch)
-		elif ch in "{[(":
+		elif ch in "{[":
 			depth += 1
 			if depth == 1:
 				out.append(ch)
-		elif ch in "}])":
+		elif ch in "}]":
 			depth -= 1
 			if depth == 0:
 				out.append(ch)
