@@ -60,7 +60,22 @@ class MCPPermissionProfile(Document):
 	def validate(self):
 		self.validate_rules()
 		self.validate_conditions()
+		self.validate_reports()
 		self.warn_about_tool_count()
+
+	def validate_reports(self):
+		"""Only reports run_report can run: query and script reports (a Report Builder report is a saved
+		list; the agent reaches its data with list_generic_documents and aggregate_documents)."""
+		from erpnext_mcp.data.reports import RUNNABLE_TYPES
+
+		for row in self.get("reports") or []:
+			report_type = frappe.db.get_value("Report", row.report, "report_type")
+			if report_type and report_type not in RUNNABLE_TYPES:
+				frappe.throw(
+					_("Reports: {0} is a {1}; an agent can run query and script reports only.").format(
+						frappe.bold(row.report), report_type
+					)
+				)
 
 	def warn_about_tool_count(self):
 		"""Past MCP Settings' Max Tools per Caller the plan leaves per-DocType tools out: say so here."""
