@@ -343,3 +343,20 @@ def test_an_unlisted_conversion_names_the_allowed_ones(world):
 	result, _ = world.call("make_document", {**SO_ARGS, "target_doctype": "Purchase Receipt"}, p)
 	assert result.get("isError")
 	assert "Purchase Order → Purchase Receipt" in text(result)
+
+
+def test_make_document_is_listed_only_where_some_conversion_is_allowed():
+	def names(*rules):
+		state = CallState(
+			backend=MemoryBackend(MemoryStore(), SALES),
+			policy=resolve([profile(*rules)]),
+			settings=EndpointSettings(enabled=True),
+			headers={},
+			protocol_version="2025-06-18",
+		)
+		return {t.name for t in catalogue(state)}
+
+	create = frozenset({"read", "create"})
+	assert "make_document" not in names(Rule("Customer", create), Rule("Sales Invoice", create))
+	assert "make_document" not in names(Rule("Sales Order", create), Rule("Sales Invoice", READ))
+	assert "make_document" in names(Rule("Sales Order", READ), Rule("Sales Invoice", create))

@@ -30,6 +30,7 @@ def wire_tools() -> list[dict]:
 		(
 			Rule("Customer", everything, doctype_tools=frozenset(DOCTYPE_TOOL_KINDS)),
 			Rule("Sales Invoice", everything),
+			Rule("Sales Order", frozenset({"read"})),
 		),
 		reports=frozenset({"Customer Credit"}),
 	)

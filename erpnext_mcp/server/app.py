@@ -32,16 +32,18 @@ def granted_operations(state: CallState, doctype: str) -> set[str]:
 
 
 def visible_generic(state: CallState, generic: list[tools.ToolSpec]) -> list[tools.ToolSpec]:
-	"""Of the generic tools, those this caller sees: whose operation some rule grants (run_report's
-	"report": a profile names a report)."""
+	"""Of the generic tools, those this caller sees: whose operation some rule grants, and that say
+	the caller can use them (ToolSpec.usable)."""
 	if not state.policy.has_profiles():
 		return [t for t in generic if t.name == "test_connection"]
 	granted: set[str] = set()
 	for doctype in state.policy.doctypes():
 		granted |= granted_operations(state, doctype)
-	if state.policy.reports():
-		granted.add("report")
-	return [t for t in generic if t.operation is None or t.operation in granted]
+	return [
+		t
+		for t in generic
+		if (t.operation is None or t.operation in granted) and (t.usable is None or t.usable(state))
+	]
 
 
 def doctype_plan(

@@ -347,6 +347,6 @@ def specs(state: CallState) -> list[ToolSpec]:
 			run_report,
 			_read_only(),
 			_out({"columns": {"type": "array"}, "rows": {"type": "array"}}, ["columns", "rows"]),
-			operation="report",
+			usable=lambda state: bool(state.policy.reports()),
 		),
 	]

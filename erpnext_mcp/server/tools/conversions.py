@@ -58,6 +58,12 @@ def make_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	return out
 
 
+def _some_conversion_allowed(state: CallState) -> bool:
+	"""Listed only for a profile that may read some source and create its target."""
+	allowed = state.policy.check_operation
+	return any(allowed("read", s).allowed and allowed("create", t).allowed for s, t in CONVERSIONS)
+
+
 def specs(state: CallState) -> list[ToolSpec]:
 	sources = sorted({s for s, _ in CONVERSIONS})
 	targets = sorted({t for _, t in CONVERSIONS})
@@ -82,5 +88,6 @@ def specs(state: CallState) -> list[ToolSpec]:
 			_write(destructive=False, idempotent=False),
 			{**WRITE_OUT, "required": ["doctype"]},
 			operation="create",
+			usable=_some_conversion_allowed,
 		),
 	]

@@ -48,6 +48,9 @@ class ToolSpec:
 	operation: str | None = None  # the profile operation this tool needs, if any
 	doctype: str | None = None  # bound DocType for per-DocType tools
 	meta: dict[str, Any] = field(default_factory=dict)
+	# Listed only when this says the caller can use it at all (e.g. run_report: a profile names a
+	# report); None: listed when `operation` is granted on some DocType.
+	usable: Callable[[CallState], bool] | None = None
 
 	def as_wire(self) -> dict[str, Any]:
 		out = {
