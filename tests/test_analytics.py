@@ -360,3 +360,37 @@ def test_make_document_is_listed_only_where_some_conversion_is_allowed():
 	assert "make_document" not in names(Rule("Customer", create), Rule("Sales Invoice", create))
 	assert "make_document" not in names(Rule("Sales Order", create), Rule("Sales Invoice", READ))
 	assert "make_document" in names(Rule("Sales Order", READ), Rule("Sales Invoice", create))
+
+
+def test_hidden_values_carried_names_top_level_and_child_fields():
+	from erpnext_mcp.server.tools.conversions import hidden_values_carried
+	from tests.memory_backend import META
+
+	backend = MemoryBackend(MemoryStore(), "manager@example.com")
+	p = profile(
+		Rule("Customer", READ, restricted_fields=frozenset({"tax_id", "territory"})),
+		Rule("Supplier", frozenset({"read", "create"})),
+	)
+	state = CallState(
+		backend=backend,
+		policy=resolve([p]),
+		settings=EndpointSettings(enabled=True),
+		headers={},
+		protocol_version="2025-06-18",
+	)
+	stored = {"name": "C1", "customer_name": "X", "tax_id": "T-1", "territory": "Egypt"}
+	# A made-up mapping into Supplier that copied tax_id (same value) and territory (changed).
+	draft = {"supplier_name": "X", "tax_id": "T-1", "territory": "India"}
+	supplier = dataclasses_replace_fields(META["Supplier"], ["tax_id", "territory"])
+	assert hidden_values_carried(state, backend.describe("Customer"), stored, supplier, draft) == ["tax_id"]
+
+
+def dataclasses_replace_fields(info, extra):
+	import copy
+
+	from erpnext_mcp.data.backend import FieldInfo
+
+	out = copy.copy(info)
+	out.fields = [*info.fields, *(FieldInfo(f, f.title(), "Data") for f in extra)]
+	out.all_fieldnames = frozenset(f.fieldname for f in out.fields)
+	return out

@@ -235,6 +235,22 @@ class TestAnalytics(IntegrationTestCase):
 		submitted = self.ok("submit_document", {"doctype": "Sales Invoice", "name": saved["name"]})
 		self.assertEqual(submitted["docstatus"], 1)
 
+	def test_a_conversion_never_copies_a_value_the_profile_hides_on_the_source(self):
+		# po_no is restricted on Sales Order but not on Sales Invoice, and ERPNext's mapping copies it.
+		self.profile(restricted="customer_group")  # Sales Order: po_no restricted
+		source = self.orders["MCP Analytics Alpha"][0]
+		frappe.db.set_value("Sales Order", source, "po_no", "PO-MCP-SECRET")
+		before = invoice_count()
+		args = {"source_doctype": "Sales Order", "source_name": source, "target_doctype": "Sales Invoice"}
+		for extra in ({}, {"save": True}):
+			result = self.call("make_document", {**args, **extra})
+			self.assertTrue(result.get("isError"), result)
+			self.assertNotIn("PO-MCP-SECRET", json.dumps(result))
+			self.assertIn("po_no", answer(result)["message"])
+		self.assertEqual(invoice_count(), before)
+		other = self.orders["MCP Analytics Alpha"][1]  # no po_no: nothing hidden is carried
+		self.assertFalse(self.call("make_document", {**args, "source_name": other}).get("isError"))
+
 	def test_a_source_outside_the_read_scope_is_not_found(self):
 		before = invoice_count()
 		hidden = self.orders["MCP Analytics Gamma"][0]
