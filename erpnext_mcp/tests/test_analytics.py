@@ -8,9 +8,10 @@ import json
 
 import frappe
 
-from erpnext_mcp.tests.test_endpoint import make_customer
+from erpnext_mcp.data.conversions import CONVERSIONS
+from erpnext_mcp.tests.test_endpoint import make_customer, make_supplier
 from erpnext_mcp.tests.test_gate import _ensure, _order
-from erpnext_mcp.tests.test_profiles import make_item
+from erpnext_mcp.tests.test_profiles import ITEM, make_item
 from erpnext_mcp.tests.utils import (
 	InProcessClient,
 	IntegrationTestCase,
@@ -21,6 +22,7 @@ from erpnext_mcp.tests.utils import (
 )
 
 USER = "mcp-analytics@example.com"  # Sales and Accounts: ERPNext lets it read all of the below
+CONVERTER = "mcp-analytics-convert@example.com"  # Sales, Purchase, Stock and Accounts: every conversion
 NO_ACCOUNTS = "mcp-analytics-sales@example.com"  # Sales only: ERPNext keeps Accounts Receivable from it
 GROUP_IN, GROUP_OUT = "MCP Analytics Retail", "MCP Analytics Wholesale"
 CUSTOMERS = {
@@ -46,6 +48,7 @@ class TestAnalytics(IntegrationTestCase):
 		frappe.set_user("Administrator")
 		ensure_user(USER, ["Sales User", "Sales Manager", "Accounts User"])
 		ensure_user(NO_ACCOUNTS, ["Sales User"])
+		ensure_user(CONVERTER, ["Sales User", "Purchase User", "Stock User", "Accounts User"])
 		for group in (GROUP_IN, GROUP_OUT):
 			_ensure(
 				"Customer Group",
@@ -262,6 +265,57 @@ class TestAnalytics(IntegrationTestCase):
 			error["message"].replace(hidden, "X"), missing["message"].replace("SAL-ORD-NOPE", "X")
 		)
 		self.assertEqual(invoice_count(), before)
+
+	def test_every_allowed_conversion_makes_its_draft_on_this_erpnext(self):
+		"""Each pair of the allow-list, on a submitted source made here: the method exists on this
+		ERPNext release and returns the target with the source's items; nothing is saved."""
+		company = frappe.get_all("Company", pluck="name")[0]
+		customer = "MCP Analytics Alpha"
+		supplier = make_supplier("MCP Analytics Supplier")
+		common = {"company": company, "transaction_date": frappe.utils.today()}
+		item = {"item_code": ITEM, "qty": 2, "rate": 10}
+		sources = {
+			"Quotation": {**common, "quotation_to": "Customer", "party_name": customer, "items": [item]},
+			"Sales Order": None,  # made in setUp
+			"Purchase Order": {
+				**common,
+				"supplier": supplier,
+				"schedule_date": "2027-06-30",
+				"items": [{**item, "schedule_date": "2027-06-30"}],
+			},
+		}
+		names = {"Sales Order": self.orders[customer][0]}
+		for doctype, values in sources.items():
+			if values:
+				doc = frappe.get_doc({"doctype": doctype, **values}).insert(ignore_permissions=True)
+				doc.submit()
+				names[doctype] = doc.name
+		from erpnext.selling.doctype.sales_order.sales_order import make_delivery_note
+
+		note = make_delivery_note(self.orders[customer][1])  # the other order: the first stays undelivered
+		note.insert(ignore_permissions=True)
+		note.submit()
+		names["Delivery Note"] = note.name
+		ensure_profile(
+			"converter",
+			users=[CONVERTER],
+			rules=[
+				rule(dt, "read,create" if dt in {t for _, t in CONVERSIONS} else "read")
+				for dt in sorted({dt for pair in CONVERSIONS for dt in pair})
+			],
+		)
+		counts = {t: frappe.db.count(t) for _, t in CONVERSIONS}
+		for source, target in CONVERSIONS:
+			with self.subTest(f"{source} -> {target}"):
+				out = self.ok(
+					"make_document",
+					{"source_doctype": source, "source_name": names[source], "target_doctype": target},
+					user=CONVERTER,
+				)
+				self.assertEqual(out["doctype"], target)
+				self.assertFalse(out["saved"])
+				self.assertEqual([row["item_code"] for row in out["document"]["items"]], [ITEM])
+		self.assertEqual({t: frappe.db.count(t) for _, t in CONVERSIONS}, counts)
 
 	# ---------------------------------------------------------------- link search
 	def test_search_link_finds_names_inside_the_read_scope_only(self):
