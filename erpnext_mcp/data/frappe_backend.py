@@ -158,6 +158,17 @@ def _insert(doc, tables: set[str]) -> None:
 		raise ValidationFailed(_mandatory_message(doc.doctype, missing))
 
 
+def _set_values(doc, values: dict[str, Any]) -> None:
+	"""A new document's values as given: a child table given is replaced by the rows given."""
+	for fieldname, value in values.items():
+		if isinstance(value, list):
+			doc.set(fieldname, [])
+			for row in value:
+				doc.append(fieldname, {k: v for k, v in row.items() if k != "name"})
+		else:
+			doc.set(fieldname, value)
+
+
 def _mandatory_message(doctype: str, missing: list[str]) -> str:
 	return (
 		f"ERPNext refused {doctype}: mandatory field(s) missing: {', '.join(missing)}. "
@@ -506,13 +517,7 @@ class FrappeBackend:
 		try:
 			with translated_errors(doctype):
 				doc = frappe.new_doc(doctype)
-				for fieldname, value in values.items():
-					if isinstance(value, list):
-						doc.set(fieldname, [])
-						for row in value:
-							doc.append(fieldname, {k: v for k, v in row.items() if k != "name"})
-					else:
-						doc.set(fieldname, value)
+				_set_values(doc, values)
 				before_insert(_json_safe(doc.as_dict()))
 				_insert(doc, {k for k, v in values.items() if isinstance(v, list)})
 				result = self._doc_as_dict(doc)
@@ -698,13 +703,7 @@ class FrappeBackend:
 		with translated_errors("conversion"):
 			doc = mapper(source_name)
 			target = doc.doctype
-			for fieldname, value in (values or {}).items():
-				if isinstance(value, list):
-					doc.set(fieldname, [])
-					for row in value:
-						doc.append(fieldname, {k: v for k, v in row.items() if k != "name"})
-				else:
-					doc.set(fieldname, value)
+			_set_values(doc, values or {})
 			self._require(target, "create")
 			draft = _json_safe(doc.as_dict())
 			before_insert(draft)

@@ -12,6 +12,7 @@ import frappe
 from frappe.utils import add_months, get_first_day, getdate, today
 
 from erpnext_mcp.tests.e2e_fixtures import api_token
+from erpnext_mcp.tests.test_profiles import make_item
 from erpnext_mcp.tests.utils import ensure_user
 
 TASK_USER = "mcp-tasks@example.com"
@@ -25,21 +26,6 @@ REPORT = "Accounts Receivable"
 
 def _company() -> str:
 	return frappe.defaults.get_global_default("company") or frappe.get_all("Company", pluck="name")[0]
-
-
-def _item(code: str, *, stock: bool) -> None:
-	if not frappe.db.exists("Item", code):
-		frappe.get_doc(
-			{
-				"doctype": "Item",
-				"item_code": code,
-				"item_name": code.replace("-", " ").title(),
-				"item_group": frappe.db.get_value("Item Group", {"is_group": 0}, "name"),
-				"stock_uom": "Nos",
-				"is_stock_item": int(stock),
-				"valuation_rate": 5,
-			}
-		).insert(ignore_permissions=True)
 
 
 def _invoice(customer: str, posting_date, amount: float, company: str) -> str:
@@ -76,8 +62,8 @@ def setup() -> None:
 				"territory": "All Territories",
 			}
 		).insert(ignore_permissions=True)
-	_item(ITEM, stock=False)
-	_item(STOCK_ITEM, stock=True)
+	make_item(ITEM)
+	make_item(STOCK_ITEM, stock=True)
 	warehouse = frappe.db.get_value(
 		"Warehouse", {"company": company, "is_group": 0, "name": ["like", "Stores%"]}
 	)

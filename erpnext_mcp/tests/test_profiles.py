@@ -60,7 +60,7 @@ ANALYST_SEED = {
 ITEM = "MCP-TEST-ITEM"
 
 
-def make_item(code: str = ITEM) -> str:
+def make_item(code: str = ITEM, *, stock: bool = False) -> str:
 	if not frappe.db.exists("Item", code):
 		frappe.get_doc(
 			{
@@ -69,7 +69,8 @@ def make_item(code: str = ITEM) -> str:
 				"item_name": code.replace("-", " ").title(),
 				"item_group": frappe.db.get_value("Item Group", {"is_group": 0}, "name"),
 				"stock_uom": "Nos",
-				"is_stock_item": 0,
+				"is_stock_item": int(stock),
+				"valuation_rate": 5 if stock else 0,
 			}
 		).insert(ignore_permissions=True)
 	return code
