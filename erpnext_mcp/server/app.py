@@ -204,16 +204,32 @@ def _current_state() -> CallState:
 	return state
 
 
-async def _list_tools() -> list[dict[str, Any]]:
-	state = _current_state()
+def list_tools(state: CallState) -> list[dict[str, Any]]:
+	"""tools/list for this caller, as tool dicts (the SDK's handler and the fast path both call it)."""
 	state.audit["method"] = "tools/list"
 	return [t.as_wire() for t in catalogue(state)]
 
 
-async def _call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-	state = _current_state()
+def call_tool(state: CallState, name: str, arguments: dict[str, Any] | None) -> dict[str, Any]:
 	state.audit["method"] = "tools/call"
-	return run_tool(state, name, arguments)
+	return run_tool(state, name, dict(arguments or {}))
+
+
+def list_tools_result(state: CallState):
+	"""tools/list as the SDK's type (what sdk.build_server's handler returns)."""
+	return sdk.types.ListToolsResult.model_validate({"tools": list_tools(state)})
+
+
+def call_tool_result(state: CallState, name: str, arguments: dict[str, Any] | None):
+	return sdk.types.CallToolResult.model_validate(call_tool(state, name, arguments))
+
+
+async def _list_tools() -> list[dict[str, Any]]:
+	return list_tools(_current_state())
+
+
+async def _call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+	return call_tool(_current_state(), name, arguments)
 
 
 _server = None

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import pydantic_core
 
-from erpnext_mcp.server import app, context, sdk
+from erpnext_mcp.server import app, context, fast, sdk
 from erpnext_mcp.server.context import CallState, EndpointSettings
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -253,25 +254,57 @@ def serve(
 			200, -32601, f"Method not found: {str(envelope.get('method'))[:100]}", request_id=request_id
 		), None
 	state = make_state(sdk.negotiated_version(req.headers))
+	# Plain initialize / ping / tools/list / tools/call: answered here on the SDK's types (server/fast.py).
+	fast_request = fast.request_of(req.headers, message, allowed_origins) if fast.enabled() else None
 	cache_key = None
 	if list_cache is not None and (suffix := _plain_tools_list(req, envelope)):
-		cache_key = f"{list_cache.key}:{suffix}"
-		cached = list_cache.get(cache_key)
-		if cached is not None:
-			# The SDK's own answer to this same request, kept from the first time; only the id differs.
-			state.audit["method"] = "tools/list"
-			body = f'{{"jsonrpc":"2.0","id":{json.dumps(envelope["id"])},"result":{cached}}}'
-			return HttpResponse(200, {"Content-Type": "application/json"}, body.encode()), state
+		if fast_request is not None or not fast.enabled():
+			cache_key = f"{list_cache.key}:{suffix}"
+			cached = list_cache.get(cache_key)
+			if cached is not None:
+				# The same answer as the first time; only the id differs.
+				state.audit["method"] = "tools/list"
+				return _answer(envelope["id"], cached), state
 	token = context.activate(state)
 	try:
+		if fast_request is not None:
+			request_id, typed = fast_request
+			result, error = fast.dispatch(state, typed)
+			if cache_key is not None and error is None:
+				list_cache.put(cache_key, _result_json(result))
+			return HttpResponse(
+				200, {"Content-Type": "application/json"}, fast.serialize(request_id, result, error)
+			), state
 		resp = anyio.run(_exchange, req, list(allowed_origins))
 	finally:
 		context.deactivate(token)
 	if cache_key is not None and resp.status == 200:
+		# Off the fast path (SDK 2.x, or ERPNEXT_MCP_FAST_PATH=0) the SDK's answer is the only source.
 		try:
 			result = json.loads(resp.body).get("result")
 		except (ValueError, AttributeError):
 			result = None
 		if isinstance(result, dict) and "tools" in result:
-			list_cache.put(cache_key, json.dumps(result, separators=(",", ":"), ensure_ascii=False))
+			list_cache.put(cache_key, pydantic_core.to_json(result).decode())
 	return _as_jsonrpc(resp, request_id), state
+
+
+_RESULT_PREFIX = b'{"jsonrpc":"2.0","id":0,"result":'
+
+
+def _result_json(result: Any) -> str:
+	"""The `result` member of the fast path's answer, byte for byte as serialize() writes it."""
+	body = fast.serialize(0, result, None)
+	assert body.startswith(_RESULT_PREFIX) and body.endswith(b"}")
+	return body[len(_RESULT_PREFIX) : -1].decode()
+
+
+def _answer(request_id: Any, result_json: str) -> HttpResponse:
+	body = (
+		b'{"jsonrpc":"2.0","id":'
+		+ pydantic_core.to_json(request_id)
+		+ b',"result":'
+		+ result_json.encode()
+		+ b"}"
+	)
+	return HttpResponse(200, {"Content-Type": "application/json"}, body)
