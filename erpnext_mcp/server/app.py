@@ -157,6 +157,13 @@ def _text(payload: Any) -> list[dict[str, Any]]:
 
 def run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
 	"""One tools/call, answered as a CallToolResult dict; a refusal or failure writes nothing."""
+	if state.phases is None:
+		return _run_tool(state, name, arguments)
+	with state.phases.measure("tool"):
+		return _run_tool(state, name, arguments)
+
+
+def _run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
 	state.audit["tool"] = name
 	state.backend.begin()
 	try:

@@ -22,6 +22,9 @@ from erpnext_mcp.server.context import CallState, EndpointSettings
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
+_UNPARSABLE = object()
+
+
 @dataclass
 class HttpRequest:
 	method: str
@@ -30,6 +33,21 @@ class HttpRequest:
 	path: str = "/api/method/erpnext_mcp.api.mcp.handle"
 	scheme: str = "http"
 	remote_addr: str = "127.0.0.1"
+	_message: Any = field(default=None, init=False, repr=False, compare=False)
+	_parsed: bool = field(default=False, init=False, repr=False, compare=False)
+
+	def message(self) -> Any:
+		"""The body as JSON, parsed once for the whole exchange; UNPARSABLE when it is not JSON."""
+		if not self._parsed:
+			try:
+				self._message = json.loads(self.body)
+			except (ValueError, RecursionError):
+				self._message = _UNPARSABLE
+			self._parsed = True
+		return self._message
+
+
+UNPARSABLE = _UNPARSABLE
 
 
 @dataclass
@@ -51,17 +69,19 @@ def jsonrpc_error(
 	)
 
 
-def peek(body: bytes) -> dict[str, Any]:
-	"""The JSON-RPC envelope's id and method, if the body is one object; {} otherwise."""
-	try:
-		data = json.loads(body)
-	except (ValueError, RecursionError):
-		return {}
-	return data if isinstance(data, dict) else {}
+def peek(message: Any) -> dict[str, Any]:
+	"""The JSON-RPC envelope (id, method, ...), if the message (HttpRequest.message(), or raw body
+	bytes) is one object; {} otherwise."""
+	if isinstance(message, (bytes, str)):
+		try:
+			message = json.loads(message)
+		except (ValueError, RecursionError):
+			return {}
+	return message if isinstance(message, dict) else {}
 
 
-def peek_request_id(body: bytes) -> Any:
-	return peek(body).get("id")
+def peek_request_id(message: Any) -> Any:
+	return peek(message).get("id")
 
 
 def method_not_allowed() -> HttpResponse:
@@ -229,12 +249,11 @@ def serve(
 		return method_not_allowed(), None
 	if not settings.enabled:
 		return disabled(), None
-	# Parsed once here; the SDK parses again, as the transport it is.
-	try:
-		message = json.loads(req.body)
-		parsed = True
-	except (ValueError, RecursionError):
-		message, parsed = None, False
+	# Parsed once for the exchange; off the fast path the SDK parses again, as the transport it is.
+	message = req.message()
+	parsed = message is not UNPARSABLE
+	if not parsed:
+		message = None
 	envelope = message if isinstance(message, dict) else {}
 	request_id = envelope.get("id")
 	origin = req.headers.get("origin")
