@@ -21,7 +21,7 @@ written one by one only up to FLOOD_PER_SUBJECT a minute, and FLOOD_TOTAL a minu
 are counted in Redis and `flush` writes one summary record per source, result and minute, whose
 `request_count` says how many requests it stands for.
 
-Records carry names, never values (server/record.py builds them). Nothing here raises into a request.
+Records carry names, never values (audit_record.py builds them). Nothing here raises into a request.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from typing import Any
 import frappe
 from frappe.utils import convert_utc_to_system_timezone, now_datetime
 
-from erpnext_mcp.server import record as records
-from erpnext_mcp.server.peek import RequestFacts, request_facts
+from erpnext_mcp import audit_record as records
+from erpnext_mcp.audit_facts import RequestFacts, request_facts
 
 DOCTYPE = "MCP Audit Log"
 PENDING_KEY = "erpnext_mcp:audit:pending"  # Redis list of records the database did not take

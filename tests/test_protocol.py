@@ -480,3 +480,27 @@ def test_everything_else_goes_to_the_sdk_transport(fast_only, extra, body):
 	h = {**headers(version=HANDSHAKE_VERSIONS[-1]), **extra}
 	httpx.post(fast_only.url, headers=h, json=body)
 	assert len(fast_only.sdk_exchanges) == 1
+
+
+def test_a_per_doctype_tool_call_reads_the_kept_tool_map_not_the_plan(server, monkeypatch):
+	"""The tool name → DocType map is kept beside the tools/list answer (same key): a later tools/call
+	of a per-DocType tool does not walk the profile's DocTypes again."""
+	from erpnext_mcp.server import app
+	from erpnext_mcp.server.http import ListCache
+
+	store: dict[str, str] = {}
+	server.app.list_cache = ListCache(key=lambda: "k", get=store.get, put=store.__setitem__)
+	h = headers(version="2025-06-18")
+	call = rpc("tools/call", {"name": "list_customer_documents", "arguments": {"limit": 1}})
+	first = httpx.post(server.url, headers=h, json=call).json()
+	assert first["result"]["structuredContent"]["documents"]
+	assert json.loads(store["k:tool-map"])["list_customer_documents"] == ["Customer", "list"]
+	planned = []
+	original = app.doctype_plan
+	monkeypatch.setattr(app, "doctype_plan", lambda *a, **k: planned.append(1) or original(*a, **k))
+	again = httpx.post(server.url, headers=h, json=call).json()
+	assert again["result"] == first["result"]
+	unknown = httpx.post(server.url, headers=h, json=rpc("tools/call", {"name": "list_nothing_documents"}))
+	assert unknown.json()["error"]["code"] == -32602
+	# Only the SDK's shadow run of the "fast" harness (no cache there) plans; the cached path never does.
+	assert len(planned) == (2 if server.app.path == "fast" else 0)

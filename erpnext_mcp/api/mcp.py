@@ -92,7 +92,8 @@ def respond(req: HttpRequest, phases: Phases | None = None) -> HttpResponse:
 
 def _audit(req: HttpRequest, response: HttpResponse, exchange: dict[str, Any], started: float) -> None:
 	from erpnext_mcp import audit, limits
-	from erpnext_mcp.server import peek, record
+	from erpnext_mcp import audit_facts as peek
+	from erpnext_mcp import audit_record as record
 
 	state: CallState | None = exchange.get("state")
 	settings = exchange.get("settings")
@@ -197,10 +198,15 @@ def _respond(req: HttpRequest, exchange: dict[str, Any]) -> HttpResponse:
 		)
 
 	list_cache = None
-	if authenticated and settings.enabled and peek(req.message()).get("method") == "tools/list":
+	if (
+		authenticated
+		and settings.enabled
+		and peek(req.message()).get("method") in ("tools/list", "tools/call")
+	):
 		from erpnext_mcp.data.cache import tools_list_cache
 
-		list_cache = tools_list_cache(user, effective_policy(), settings)
+		# The key is made only when used: tools/list, or tools/call of a per-DocType tool (its map).
+		list_cache = tools_list_cache(user, effective_policy, settings)
 	with phases.measure("protocol"):
 		response, exchange["state"] = serve(
 			req,

@@ -344,23 +344,25 @@ def tools_list_cache(user: str, policy, settings):
 	from erpnext_mcp import __version__
 	from erpnext_mcp.server.http import ListCache
 
-	material = json.dumps(
-		[
-			user,
-			sorted(frappe.get_roles(user)),
-			keys.policy_fingerprint(policy),
-			permission_epoch(),
+	def key() -> str:
+		material = json.dumps(
 			[
-				settings.per_doctype_tools,
-				settings.max_per_doctype_tools,
-				settings.max_page_length,
-				settings.default_page_length,
+				user,
+				sorted(frappe.get_roles(user)),
+				keys.policy_fingerprint(policy() if callable(policy) else policy),
+				permission_epoch(),
+				[
+					settings.per_doctype_tools,
+					settings.max_per_doctype_tools,
+					settings.max_tools,
+					settings.max_page_length,
+					settings.default_page_length,
+				],
+				__version__,
 			],
-			__version__,
-		],
-		default=str,
-	)
-	key = "erpnext_mcp:tools_list:" + hashlib.sha256(material.encode()).hexdigest()
+			default=str,
+		)
+		return "erpnext_mcp:tools_list:" + hashlib.sha256(material.encode()).hexdigest()
 
 	def get(k: str) -> str | None:
 		try:

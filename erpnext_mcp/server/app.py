@@ -9,10 +9,11 @@ from typing import Any
 import jsonschema
 
 from erpnext_mcp import __version__
+from erpnext_mcp import audit_record as record
 from erpnext_mcp.data.backend import DocTypeInfo
 from erpnext_mcp.exceptions import ToolError
 from erpnext_mcp.policy import OPERATIONS
-from erpnext_mcp.server import context, record, sdk, tools
+from erpnext_mcp.server import context, sdk, tools
 from erpnext_mcp.server.context import MAX_TOOLS_LIMIT, CallState
 
 INSTRUCTIONS = (
@@ -111,11 +112,30 @@ def _find_tool(state: CallState, name: str) -> tools.ToolSpec:
 				layer="no profile",
 			)
 		return spec
-	for info, names in doctype_plan(state):
-		kinds = {kind: tool for kind, tool in names.items() if tool == name}
-		if kinds:
-			return tools.doctype_tools(state, info, kinds)[0]
-	raise sdk.protocol_error(sdk.INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list to see your tools.")
+	found = tool_map(state).get(name)
+	if found is None:
+		raise sdk.protocol_error(
+			sdk.INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list to see your tools."
+		)
+	doctype, kind = found
+	return tools.doctype_tools(state, state.backend.describe(doctype), {kind: name})[0]
+
+
+def tool_map(state: CallState) -> dict[str, list[str]]:
+	"""Per-DocType tool name → [DocType, kind], as doctype_plan decides them. Kept beside the caller's
+	tools/list answer under the same key (user, roles, policy, permission epoch, settings), so a
+	tools/call does work independent of the profile's size; the plan runs when the map is not kept."""
+	index = state.tool_index
+	key = None
+	if index is not None:
+		key = f"{index.base_key()}:tool-map"
+		kept = index.get(key)
+		if kept is not None:
+			return json.loads(kept)
+	mapping = {tool: [info.name, kind] for info, names in doctype_plan(state) for kind, tool in names.items()}
+	if key is not None:
+		index.put(key, json.dumps(mapping, separators=(",", ":")))
+	return mapping
 
 
 @lru_cache(maxsize=512)

@@ -19,12 +19,14 @@ MAX_TOOLS_LIMIT = 128  # the cap some clients enforce on tools/list
 
 @dataclass
 class EndpointSettings:
-	"""What MCP Settings says, read once per request (pure data, no Frappe)."""
+	"""What MCP Settings says, read once per request (pure data, no Frappe). These defaults are THE
+	defaults: data/settings.py falls back to them, the DocType's JSON declares the same values (tier 1
+	checks), and the patch that filled fields added later reads them."""
 
 	enabled: bool = False
 	allowed_origins: tuple[str, ...] = ()
 	per_doctype_tools: bool = True
-	max_per_doctype_tools: int = 300
+	max_per_doctype_tools: int = 100
 	max_tools: int = 60  # per caller, generic tools included; never above MAX_TOOLS_LIMIT
 	max_page_length: int = 100
 	default_page_length: int = 20
@@ -80,6 +82,9 @@ class CallState:
 	tools_omitted: list[str] = field(default_factory=list)
 	# Server-Timing phases of the HTTP exchange (None elsewhere: stdio, tier 1).
 	phases: Phases | None = None
+	# Where the plan's tool name → (DocType, kind) map is kept with the tools/list answer, under the
+	# same key (http.ListCache); None: the plan is computed when a per-DocType tool is called.
+	tool_index: Any = None
 
 
 _current: ContextVar[CallState | None] = ContextVar("erpnext_mcp_call_state", default=None)

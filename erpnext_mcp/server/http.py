@@ -199,13 +199,19 @@ def _as_jsonrpc(resp: HttpResponse, request_id) -> HttpResponse:
 
 @dataclass
 class ListCache:
-	"""Where a caller's serialized tools/list result waits for the next identical request (Redis on a
-	site). `key` must already say everything the list depends on (user, roles, policy, permission
-	epoch, settings); the revision and cursor are added here."""
+	"""Where a caller's serialized tools/list result, and the plan's tool name → DocType map that
+	tools/call reads (app.py), wait for the next request (Redis on a site). `key` (or a function that
+	makes it, called only when needed) must already say everything the list depends on (user, roles,
+	policy, permission epoch, settings); the revision and cursor are added here."""
 
-	key: str
+	key: str | Callable[[], str]
 	get: Callable[[str], str | None]
 	put: Callable[[str, str], None]
+
+	def base_key(self) -> str:
+		if callable(self.key):
+			self.key = self.key()
+		return self.key
 
 
 def _plain_tools_list(req: HttpRequest, envelope: dict[str, Any]) -> str | None:
@@ -273,12 +279,13 @@ def serve(
 			200, -32601, f"Method not found: {str(envelope.get('method'))[:100]}", request_id=request_id
 		), None
 	state = make_state(sdk.negotiated_version(req.headers))
+	state.tool_index = list_cache
 	# Plain initialize / ping / tools/list / tools/call: answered here on the SDK's types (server/fast.py).
 	fast_request = fast.request_of(req.headers, message, allowed_origins) if fast.enabled() else None
 	cache_key = None
 	if list_cache is not None and (suffix := _plain_tools_list(req, envelope)):
 		if fast_request is not None or not fast.enabled():
-			cache_key = f"{list_cache.key}:{suffix}"
+			cache_key = f"{list_cache.base_key()}:{suffix}"
 			cached = list_cache.get(cache_key)
 			if cached is not None:
 				# The same answer as the first time; only the id differs.
