@@ -212,7 +212,7 @@ def _respond(req: HttpRequest, exchange: dict[str, Any]) -> HttpResponse:
 			req,
 			settings=settings,
 			authenticated=authenticated,
-			www_authenticate=www_authenticate(req),
+			www_authenticate=lambda: www_authenticate(req),  # built only for a 401
 			make_state=make_state,
 			list_cache=list_cache,
 		)

@@ -270,7 +270,8 @@ def bump(doctypes: Iterable[str], everything: bool = False) -> None:
 	pipe.execute()
 	prelude = request.current()
 	if everything and prelude is not None:
-		prelude.epoch, prelude.profiles = epoch, None  # the rest of this request reads the new epoch
+		# the rest of this request reads the new epoch (and rebuilds its profiles under it)
+		prelude.epoch, prelude.profiles, prelude.policy = epoch, None, None
 
 
 def linked_doctypes(doc) -> set[str]:

@@ -101,12 +101,22 @@ def profiles_and_limits(user: str) -> tuple[list[Profile], dict[str, dict[str, i
 	prelude = request.current(user)
 	if prelude is None:
 		prelude = request.begin(user, count=False, keep=False)  # outside the endpoint: stdio, Desk
-	if prelude.profiles is not None:
-		return prelude.profiles, prelude.profile_limits
-	profiles, limits = _load_profiles(user)
-	request.store_profiles(user, prelude.epoch, profiles, limits)
-	prelude.profiles, prelude.profile_limits = profiles, limits
-	return profiles, limits
+	if prelude.profiles is None:
+		_load_into(prelude)
+	return prelude.profiles, prelude.profile_limits
+
+
+def _load_into(prelude) -> None:
+	"""Build the user's profiles, their limits and the resolved policy (with its fingerprint) once per
+	permission epoch, and keep them where the next request's pipeline reads them."""
+	from erpnext_mcp.data import request
+	from erpnext_mcp.data.cache_key import policy_fingerprint
+
+	profiles, limits = _load_profiles(prelude.user)
+	policy = resolve(profiles)
+	policy_fingerprint(policy)
+	request.store_profiles(prelude.user, prelude.epoch, profiles, limits, policy)
+	prelude.profiles, prelude.profile_limits, prelude.policy = profiles, limits, policy
 
 
 def _load_profiles(user: str) -> tuple[list[Profile], dict[str, dict[str, int | None]]]:
@@ -147,7 +157,18 @@ def _limits(doc) -> dict[str, int | None]:
 
 
 def policy_for(user: str) -> EffectivePolicy:
-	return resolve(profiles_for(user))
+	"""The user's effective policy, resolved once per permission epoch (kept with the profiles)."""
+	from erpnext_mcp.data import request
+
+	prelude = request.current(user)
+	if prelude is None:
+		return resolve(profiles_for(user))
+	if prelude.policy is None:
+		if prelude.profiles is None:
+			_load_into(prelude)
+		else:
+			prelude.policy = resolve(prelude.profiles)
+	return prelude.policy
 
 
 APPLIES_TO_LABEL = {

@@ -27,7 +27,8 @@ class Prelude:
 	user: str
 	epoch: str
 	profiles: list[Any] | None = None  # policy Profiles; None: not cached under this epoch
-	profile_limits: list[dict[str, int | None]] = field(default_factory=list)
+	profile_limits: dict[str, dict[str, int | None]] = field(default_factory=dict)
+	policy: Any = None  # the resolved EffectivePolicy, its fingerprint kept on it (cache_key.py)
 	counted: list[tuple[str, int, int]] | None = (
 		None  # (key, seconds, count) per window, this request included
 	)
@@ -63,11 +64,11 @@ def begin(user: str, *, count: bool, keep: bool = True) -> Prelude:
 	prelude = Prelude(user=user, epoch=epoch)
 	if out[2] is not None:
 		try:
-			stored_epoch, profiles, profile_limits = pickle.loads(out[2])
+			stored_epoch, profiles, profile_limits, policy = pickle.loads(out[2])
 		except Exception:
 			stored_epoch = None
 		if stored_epoch == epoch:
-			prelude.profiles, prelude.profile_limits = profiles, profile_limits
+			prelude.profiles, prelude.profile_limits, prelude.policy = profiles, profile_limits, policy
 	if windows:
 		counts = out[3::2]
 		prelude.counted = [(key, seconds, int(c)) for (key, seconds), c in zip(windows, counts, strict=True)]
@@ -76,13 +77,13 @@ def begin(user: str, *, count: bool, keep: bool = True) -> Prelude:
 	return prelude
 
 
-def store_profiles(user: str, epoch: str, profiles: list[Any], profile_limits: list[dict]) -> None:
+def store_profiles(user: str, epoch: str, profiles: list[Any], profile_limits: dict, policy: Any) -> None:
 	import pickle
 
 	try:
 		frappe.cache.set(
 			frappe.cache.make_key(profiles_key(user)),
-			pickle.dumps((epoch, profiles, profile_limits)),
+			pickle.dumps((epoch, profiles, profile_limits, policy)),
 			ex=PROFILES_TTL,
 		)
 	except Exception:

@@ -246,7 +246,7 @@ def serve(
 	*,
 	settings: EndpointSettings,
 	authenticated: bool,
-	www_authenticate: str,
+	www_authenticate: str | Callable[[], str],
 	make_state: Callable[[str], CallState],
 	list_cache: ListCache | None = None,
 ) -> tuple[HttpResponse, CallState | None]:
@@ -268,7 +268,8 @@ def serve(
 		# Checked here as well as in the SDK: the 1.x transport answers 400 where the spec wants 403.
 		return forbidden_origin(origin, request_id), None
 	if not authenticated:
-		return unauthorized(www_authenticate, request_id), None
+		challenge = www_authenticate() if callable(www_authenticate) else www_authenticate
+		return unauthorized(challenge, request_id), None
 	if len(req.body) > MAX_BODY_BYTES:
 		return jsonrpc_error(413, -32600, f"Request body larger than {MAX_BODY_BYTES} bytes"), None
 	if not parsed:
