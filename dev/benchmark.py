@@ -51,18 +51,99 @@ class Side:
 		self.client = httpx.Client(headers=headers(token, mcp), timeout=120)
 		self.times: list[float] = []
 		self.server: list[float] = []
+		self.phases: list[dict[str, float]] = []
 
 	def timed(self, fn):
 		start = time.perf_counter()
 		response = fn(self.client)
 		self.times.append((time.perf_counter() - start) * 1000)
-		timing = response.headers.get("server-timing", "")
-		if "dur=" in timing:
-			self.server.append(float(timing.split("dur=")[1].split(";")[0]))
+		phases = server_timing(response.headers.get("server-timing", ""))
+		if "mcp" in phases:
+			self.server.append(phases["mcp"])
+			self.phases.append(phases)
 		return response
 
 	def reset(self):
-		self.times, self.server = [], []
+		self.times, self.server, self.phases = [], [], []
+
+
+def server_timing(header: str) -> dict[str, float]:
+	"""`mcp;dur=12.3, auth;dur=0.4, ...` (api/mcp.py) → {"mcp": 12.3, "auth": 0.4, ...}."""
+	out = {}
+	for part in header.split(","):
+		name, _, rest = part.strip().partition(";")
+		if rest.startswith("dur="):
+			out[name] = float(rest[4:])
+	return out
+
+
+class Peer:
+	"""The reference peer (PyPI `erpnext-mcp` 0.5.0: a stdio MCP server that calls ERPNext's REST API),
+	started over stdio against the same site and user, driven by the real `mcp` client on its own
+	event loop; each call is timed from the benchmark's side, as the other two sides are."""
+
+	def __init__(self, python: str, token: str):
+		import asyncio
+
+		self.loop = asyncio.new_event_loop()
+		self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+		self.thread.start()
+		key, secret = token.split(" ", 1)[1].split(":", 1)
+		self.params = dict(
+			command=python,
+			args=[os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_stdio.py"), SITE],
+			env={
+				"ERPNEXT_URL": f"http://{SITE}:{URL.rsplit(':', 1)[1]}",
+				"ERPNEXT_API_KEY": key,
+				"ERPNEXT_API_SECRET": secret,
+				"PATH": os.environ.get("PATH", ""),
+				"HOME": os.environ.get("HOME", "/tmp"),
+				"FASTMCP_SHOW_CLI_BANNER": "false",
+			},
+			cwd="/tmp",
+		)
+		self.times: list[float] = []
+		self._run(self._open())
+
+	def _run(self, coro):
+		import asyncio
+
+		return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=120)
+
+	async def _open(self):
+		from contextlib import AsyncExitStack
+
+		from mcp import ClientSession, StdioServerParameters
+		from mcp.client.stdio import stdio_client
+
+		self.stack = AsyncExitStack()
+		read, write = await self.stack.enter_async_context(stdio_client(StdioServerParameters(**self.params)))
+		self.session = await self.stack.enter_async_context(ClientSession(read, write))
+		await self.session.initialize()
+
+	def call(self, name: str, arguments: dict):
+		def run():
+			result = self._run(self.session.call_tool(name, arguments))
+			if result.isError:
+				raise RuntimeError(f"peer {name} failed: {str(result.content)[:300]}")
+			return result
+
+		return run
+
+	def ping(self):
+		return self._run(self.session.send_ping())
+
+	def timed(self, fn):
+		start = time.perf_counter()
+		fn()
+		self.times.append((time.perf_counter() - start) * 1000)
+
+	def close(self):
+		try:
+			self._run(self.stack.aclose())
+		except Exception:
+			pass
+		self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 def tool(name: str, arguments: dict):
@@ -96,24 +177,42 @@ def p95(values):
 	return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
 
 
-def pair(label, mcp_call, rest_call, *, mcp_side: Side, rest_side: Side, n=N):
+def pair(label, mcp_call, rest_call, *, mcp_side: Side, rest_side: Side, n=N, peer_call=None, peer=None):
+	"""MCP, REST (and the peer, when given) interleaved call by call, after a warm-up of each."""
 	for _ in range(WARMUP):
 		mcp_call(mcp_side.client)
 		rest_call(rest_side.client)
+		if peer_call is not None:
+			peer_call()
 	mcp_side.reset()
 	rest_side.reset()
+	if peer is not None:
+		peer.times = []
 	for _ in range(n):
 		mcp_side.timed(mcp_call)
 		rest_side.timed(rest_call)
+		if peer_call is not None:
+			peer.timed(peer_call)
 	m, r = statistics.median(mcp_side.times), statistics.median(rest_side.times)
-	return {
+	row = {
 		"case": label,
 		"mcp_median": m,
 		"mcp_p95": p95(mcp_side.times),
 		"rest_median": r,
 		"rest_p95": p95(rest_side.times),
 		"ratio": m / r,
+		"peer_median": statistics.median(peer.times) if peer_call is not None else None,
 	}
+	if mcp_side.phases:
+		names = [k for k in mcp_side.phases[0] if k != "mcp"]
+		RESULTS["phases"].append(
+			(
+				label,
+				statistics.median(mcp_side.server),
+				{k: statistics.median(p.get(k, 0.0) for p in mcp_side.phases) for k in names},
+			)
+		)
+	return row
 
 
 def settings(admin: httpx.Client, **values):
@@ -232,14 +331,62 @@ def main() -> int:
 	if os.environ.get("ERPNEXT_MCP_BENCH_ONLY") == "sizes":
 		return 0
 
-	# 1-2. reads as shipped (the read cache serves repeated identical reads), then with the cache off:
+	# The reference peer over stdio, same site and user (dev/bench installs it into its own venv).
+	peer = None
+	peer_python = os.environ.get("ERPNEXT_MCP_BENCH_PEER_PYTHON")
+	if peer_python and os.path.exists(peer_python):
+		try:
+			peer = Peer(peer_python, token)
+		except Exception as e:
+			print(f"reference peer not started: {e}")
+	RESULTS["peer"] = peer is not None
+
+	def peer_call(name, arguments):
+		return peer.call(name, arguments) if peer is not None else None
+
+	# 1. ping: MCP's against Frappe's own /api/method/ping (same token, so Frappe authenticates both)
+	ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+
+	def mcp_ping(client):
+		r = client.post(ENDPOINT, json=ping)
+		if r.status_code != 200 or "result" not in r.json():
+			raise RuntimeError(f"ping failed: {r.status_code} {r.text[:300]}")
+		return r
+
+	rows.append(
+		pair(
+			"ping (MCP ping / Frappe /api/method/ping)",
+			mcp_ping,
+			rest_get("/api/method/ping"),
+			mcp_side=mcp,
+			rest_side=rest,
+			peer_call=peer.ping if peer is not None else None,
+			peer=peer,
+		)
+	)
+
+	# 2-3. reads as shipped (the read cache serves repeated identical reads), then with the cache off:
 	# every MCP call runs the query, as REST does
 	reads = [
-		("list 20 Customers, 5 fields, 1 filter", tool("list_generic_documents", list_args()), rest_list),
+		(
+			"list 20 Customers, 5 fields, 1 filter",
+			tool("list_generic_documents", list_args()),
+			rest_list,
+			peer_call(
+				"list_documents",
+				{
+					"doctype": "Customer",
+					"fields": FIELDS,
+					"filters": json.dumps(FILTER),
+					"limit_page_length": 20,
+				},
+			),
+		),
 		(
 			"get Sales Invoice with items",
 			tool("get_generic_document", {"doctype": "Sales Invoice", "name": invoice}),
 			rest_get_invoice,
+			peer_call("get_document", {"doctype": "Sales Invoice", "name": invoice}),
 		),
 	]
 	modes = [("as shipped", {})] + (
@@ -248,10 +395,49 @@ def main() -> int:
 	for mode, values in modes:
 		if values:
 			settings(admin, **values)
-		for label, mcp_call, rest_call in reads:
-			rows.append(pair(f"{label} ({mode})", mcp_call, rest_call, mcp_side=mcp, rest_side=rest))
+		for label, mcp_call, rest_call, peer_fn in reads:
+			rows.append(
+				pair(
+					f"{label} ({mode})",
+					mcp_call,
+					rest_call,
+					mcp_side=mcp,
+					rest_side=rest,
+					peer_call=peer_fn,
+					peer=peer,
+				)
+			)
 	if have("cache_enabled"):
 		settings(admin, cache_enabled=1)
+
+	# 4. a per-DocType tool against the generic one, for a user whose profile names 100 DocTypes with
+	# their list and get tools on: the last per-DocType list tool the capped plan kept (the plan's
+	# longest walk), and list_generic_documents for the same DocType, interleaved
+	wide = DATA["list_users"].get("100")
+	if wide:
+		wide_side = Side(wide["token"])
+		listed = wide_side.client.post(ENDPOINT, json=listing).json()["result"]["tools"]
+		slugs = {slug(dt): dt for dt in wide["doctype_names"]}
+		kept = [
+			t["name"]
+			for t in listed
+			if t["name"].startswith("list_")
+			and t["name"].endswith("_documents")
+			and t["name"][5:-10] in slugs
+		]
+		if kept:
+			name = kept[-1]
+			doctype = slugs[name[5:-10]]
+			generic_side = Side(wide["token"])
+			row = pair(
+				f"{name} vs list_generic_documents {doctype} (100 DocTypes in the profile)",
+				tool(name, {"fields": ["name"], "limit": 5}),
+				tool("list_generic_documents", {"doctype": doctype, "fields": ["name"], "limit": 5}),
+				mcp_side=wide_side,
+				rest_side=generic_side,
+			)
+			row["generic"] = True
+			rows.append(row)
 
 	# 3. create a Customer
 	def mcp_create(client):
@@ -277,9 +463,27 @@ def main() -> int:
 		r.raise_for_status()
 		return r
 
+	def peer_create():
+		data = {
+			"customer_name": f"{DATA['created_prefix']} {uuid.uuid4().hex[:8]}",
+			"customer_type": "Company",
+		}
+		return peer.call("create_document", {"doctype": "Customer", "data": json.dumps(data)})()
+
 	rows.append(
-		pair("create a Customer", mcp_create, rest_create, mcp_side=mcp, rest_side=rest, n=max(30, N // 3))
+		pair(
+			"create a Customer",
+			mcp_create,
+			rest_create,
+			mcp_side=mcp,
+			rest_side=rest,
+			n=max(30, N // 3),
+			peer_call=peer_create if peer is not None else None,
+			peer=peer,
+		)
 	)
+	if peer is not None:
+		peer.close()
 
 	# 4. tools/list growth
 	for _size, info in sorted(DATA["list_users"].items(), key=lambda kv: int(kv[0])):
@@ -369,6 +573,13 @@ def print_sizes(sizes):
 		print(f"| {label} | {tools if tools is not None else ''} | {size:,} | {mark} |")
 
 
+def slug(doctype: str) -> str:
+	"""As server/tools/per_doctype.py names per-DocType tools."""
+	import re
+
+	return re.sub(r"[^a-z0-9]+", "_", doctype.casefold()).strip("_") or "doctype"
+
+
 def print_report(rows, growth, thr, costs):
 	cpu = ""
 	try:
@@ -385,12 +596,38 @@ def print_report(rows, growth, thr, costs):
 	print(
 		f"\nMachine: {os.cpu_count()} cores ({cpu}), {mem}; Python {platform.python_version()}; Frappe {v['frappe']}, ERPNext {v['erpnext']}, erpnext_mcp {v['erpnext_mcp']}; gunicorn {os.environ.get('ERPNEXT_MCP_BENCH_WORKERS', '?')} workers; {N} interleaved pairs after {WARMUP} warm-up calls.\n"
 	)
-	print("| case | MCP median ms | MCP p95 | REST median ms | REST p95 | MCP/REST |")
-	print("|---|---|---|---|---|---|")
+	peer = "peer (erpnext-mcp 0.5.0, stdio) median ms" if RESULTS.get("peer") else "peer (not run)"
+	print(
+		f"| case | MCP median ms | MCP p95 | REST median ms | REST p95 | MCP/REST | MCP - REST ms | {peer} | peer/REST |"
+	)
+	print("|---|---|---|---|---|---|---|---|---|")
 	for r in rows:
+		if r.get("generic"):
+			continue
+		pm = r.get("peer_median")
+		peer_cols = f"{pm:.1f} | {pm / r['rest_median']:.2f}" if pm is not None else " | "
 		print(
-			f"| {r['case']} | {r['mcp_median']:.1f} | {r['mcp_p95']:.1f} | {r['rest_median']:.1f} | {r['rest_p95']:.1f} | {r['ratio']:.2f} |"
+			f"| {r['case']} | {r['mcp_median']:.1f} | {r['mcp_p95']:.1f} | {r['rest_median']:.1f} | {r['rest_p95']:.1f} | {r['ratio']:.2f} | {r['mcp_median'] - r['rest_median']:+.1f} | {peer_cols} |"
 		)
+	for r in rows:
+		if r.get("generic"):
+			print(
+				"\n| per-DocType tool vs generic tool | per-DocType median ms | p95 | generic median ms | p95 | per-DocType/generic |"
+			)
+			print("|---|---|---|---|---|---|")
+			print(
+				f"| {r['case']} | {r['mcp_median']:.1f} | {r['mcp_p95']:.1f} | {r['rest_median']:.1f} | {r['rest_p95']:.1f} | {r['ratio']:.2f} |"
+			)
+	if RESULTS["phases"]:
+		names = []
+		for _label, _total, phases in RESULTS["phases"]:
+			names += [k for k in phases if k not in names]
+		print("\n| server time per phase (Server-Timing, median ms) | total | " + " | ".join(names) + " |")
+		print("|---|---|" + "---|" * len(names))
+		for label, total, phases in RESULTS["phases"]:
+			print(
+				f"| {label} | {total:.2f} | " + " | ".join(f"{phases.get(k, 0.0):.2f}" for k in names) + " |"
+			)
 	print("\n| tools/list: DocTypes in profile | tools | server ms (median) | client ms | response bytes |")
 	print("|---|---|---|---|---|")
 	for g in growth:
@@ -410,7 +647,7 @@ def print_report(rows, growth, thr, costs):
 			print(f"| {name} | {value:.2f} |")
 
 
-RESULTS: dict[str, list] = {"rows": [], "growth": [], "thr": [], "costs": [], "sizes": []}
+RESULTS: dict[str, list] = {"rows": [], "growth": [], "thr": [], "costs": [], "sizes": [], "phases": []}
 
 if __name__ == "__main__":
 	code = 1

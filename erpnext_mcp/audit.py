@@ -3,12 +3,13 @@ record (or, in an unauthenticated or rate-limited flood, counts towards one summ
 
 Where a record goes, by who answered the request:
 - `api/mcp.respond()` answered (allowed, denied, failed, rate limited, 401 for Guest, ...): the record
-  is inserted at the end of the exchange, inside the request's transaction, behind a savepoint, so it
-  commits with the request (POST) and a failed insert never disturbs the request. Tool failures
-  roll back only to their own savepoint, before the record exists. After Frappe has committed or
-  rolled back, `after_request` checks that the record is really there and writes it again (and
-  commits) if the request's transaction was rolled back. Safe methods (GET), whose transaction Frappe
-  always rolls back, are written only there.
+  is inserted once at the end of the exchange (one INSERT, no document machinery), inside the
+  request's transaction, so it commits with the request (POST); a failed INSERT undoes only itself
+  (MariaDB rolls back the statement, not the transaction). Tool failures roll back only to their own
+  savepoint, before the record exists. `frappe.db.after_commit` marks the record committed; after
+  Frappe has committed or rolled back, `after_request` writes it again (and commits) when that mark
+  is missing: the request's transaction was rolled back or its commit failed. No SELECT asks. Safe
+  methods (GET), whose transaction Frappe always rolls back, are written only there.
 - Frappe answered before the endpoint ran (bad credentials → 401, unparsable JSON, ...):
   `after_request` builds the record from the request and response and writes and commits it itself.
 - A write that fails is never silently lost: the record is queued in Redis (and logged, with an
@@ -20,7 +21,7 @@ written one by one only up to FLOOD_PER_SUBJECT a minute, and FLOOD_TOTAL a minu
 are counted in Redis and `flush` writes one summary record per source, result and minute, whose
 `request_count` says how many requests it stands for.
 
-Records carry names, never values (server/record.py builds them). Nothing here raises into a request.
+Records carry names, never values (audit_record.py builds them). Nothing here raises into a request.
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ from typing import Any
 import frappe
 from frappe.utils import convert_utc_to_system_timezone, now_datetime
 
-from erpnext_mcp.server import record as records
-from erpnext_mcp.server.peek import RequestFacts, request_facts
+from erpnext_mcp import audit_record as records
+from erpnext_mcp.audit_facts import RequestFacts, request_facts
 
 DOCTYPE = "MCP Audit Log"
-SAVEPOINT = "erpnext_mcp_audit"
 PENDING_KEY = "erpnext_mcp:audit:pending"  # Redis list of records the database did not take
 PENDING_MAX = 20000
 FLOOD_PER_SUBJECT = 20  # records a minute per IP (unauthenticated) or per user (rate limited)
@@ -89,6 +89,9 @@ def record_exchange(record: dict[str, Any], *, audit_enabled: bool = True, defer
 		else:
 			entry["name"] = _insert(record, commit=False)
 			entry["state"] = "inserted" if entry["name"] else "queued"
+			if entry["name"]:
+				# Runs only once Frappe's COMMIT succeeded; a rollback drops it (and keeps the mark unset).
+				frappe.db.after_commit.add(_mark_committed)
 	except Exception:
 		_logger().error("MCP audit: record_exchange failed", exc_info=True)
 	return entry["name"]
@@ -114,13 +117,20 @@ def after_request(request, response) -> None:
 					_insert(record, commit=True)
 			return
 		for entry in entries:
-			state, name = entry["state"], entry["name"]
-			if state == "deferred" or (state == "inserted" and not frappe.db.exists(DOCTYPE, name)):
+			state = entry["state"]
+			if state == "deferred" or (state == "inserted" and not entry.get("committed")):
 				_insert(entry["record"], commit=True)
 	except Exception:
 		_logger().error("MCP audit: after_request failed", exc_info=True)
 	finally:
 		setattr(frappe.local, _LOCAL, None)
+
+
+def _mark_committed() -> None:
+	"""after_commit: the records this request inserted are in the database."""
+	for entry in getattr(frappe.local, _LOCAL, None) or ():
+		if entry["state"] == "inserted":
+			entry["committed"] = True
 
 
 def remote_ip(request) -> str:
@@ -198,29 +208,70 @@ def record_state(state, *, transport: str = "stdio", duration_ms: float | None =
 
 
 def _insert(record: dict[str, Any], *, commit: bool) -> str | None:
-	"""Insert one record; on any failure queue it in Redis. Never raises."""
+	"""Insert one record with one INSERT; on any failure queue it in Redis. Never raises.
+
+	Not `doc.insert()` nor `get_doc().db_insert()`: the record is built by us (record.build: every key a
+	column of MCP Audit Log) and needs no validation, hooks, versioning, meta or cache invalidation."""
 	try:
-		frappe.db.savepoint(SAVEPOINT)
-	except Exception:
-		_queue(record)
-		return None
-	try:
-		# db_insert, not insert: the record is built by us and needs no validation, hooks, versioning or
-		# cache invalidation, and the full insert cost ~20 ms a call (see dev/bench).
-		doc = frappe.get_doc({**record, "doctype": DOCTYPE})
-		doc.name = frappe.generate_hash(length=10)
-		doc.set_user_and_timestamp()
-		doc.db_insert()
+		now = now_datetime()
+		user = getattr(getattr(frappe.local, "session", None), "user", None) or "Guest"
+		row = {
+			"name": frappe.generate_hash(length=10),
+			"owner": user,
+			"creation": now,
+			"modified": now,
+			"modified_by": user,
+			"docstatus": 0,
+			"idx": 0,
+			**{k: v for k, v in record.items() if k in COLUMNS},
+		}
+		for fieldname in NUMBERS:
+			if row.get(fieldname) is None:
+				row[fieldname] = 0  # as Frappe stores an empty Int, Float or Check
+		_write_row(row)
 		if commit:
 			frappe.db.commit()
-		return doc.name
+		return row["name"]
 	except Exception:
-		try:
-			frappe.db.rollback(save_point=SAVEPOINT)
-		except Exception:
-			pass
 		_queue(record)
 		return None
+
+
+def _write_row(row: dict[str, Any]) -> None:
+	columns = ", ".join(f"`{k}`" for k in row)
+	values = ", ".join(["%s"] * len(row))
+	frappe.db.sql(f"insert into `tab{DOCTYPE}` ({columns}) values ({values})", tuple(row.values()))
+
+
+NUMBERS = ("request_count", "http_status", "duration_ms", "served_from_cache")
+# The record's fields (record.build and summary_record): the only keys written, as column names.
+COLUMNS = frozenset(
+	{
+		"timestamp",
+		"user",
+		"profiles",
+		"result",
+		"reason",
+		"request_count",
+		"error_log",
+		"mcp_method",
+		"tool",
+		"operation",
+		"document_type",
+		"document_names",
+		"fields_named",
+		"fields_returned",
+		"client_name",
+		"client_version",
+		"protocol_version",
+		"user_agent",
+		"remote_ip",
+		"http_method",
+		"http_status",
+		"duration_ms",
+		"served_from_cache",
+	}
+)
 
 
 def _queue(record: dict[str, Any]) -> None:

@@ -124,7 +124,7 @@ def too_many_requests(verdict: Verdict, request_id=None) -> HttpResponse:
 # ---------------------------------------------------------------- Frappe: profiles and Redis
 
 
-def profile_limits(profile_names: Sequence[str]) -> list[dict[str, int | None]]:
+def profile_limits_of(profile_names: Sequence[str]) -> list[dict[str, int | None]]:
 	import frappe
 
 	out = []
@@ -139,28 +139,59 @@ def profile_limits(profile_names: Sequence[str]) -> list[dict[str, int | None]]:
 	return out
 
 
-def check(user: str, settings: EndpointSettings, profile_names: Sequence[str] = ()) -> Verdict:
-	"""Count this request for `user` and say whether it may be served. Redis down: allowed (and logged)."""
+def window_keys(user: str) -> list[tuple[str, int]]:
+	"""(Redis key, window seconds) of the current minute and hour for `user` (counted by data/request.py
+	in the request's one pipeline, or by check() itself)."""
 	import frappe
 
-	limits = [lim for lim in limits_for(settings, profile_limits(profile_names)) if lim.limit]
+	now = _now()
+	return [
+		(frappe.cache.make_key(_KEY.format(user=user, seconds=s, window=window(now, s)[0])), s)
+		for s in (MINUTE, HOUR)
+	]
+
+
+def check(
+	user: str,
+	settings: EndpointSettings,
+	profile_names: Sequence[str] = (),
+	*,
+	profile_limits: dict[str, dict[str, int | None]] | None = None,
+	counted: Sequence[tuple[str, int, int]] | None = None,
+) -> Verdict:
+	"""Count this request for `user` and say whether it may be served. Redis down: allowed (and logged).
+
+	`profile_limits` (profile name → its limits) and `counted` ((key, seconds, count) per window, this
+	request included) come from the request's pipeline (data/request.py); without them they are read
+	and counted here."""
+	import frappe
+
+	if profile_limits is None:
+		own = profile_limits_of(profile_names)
+	else:
+		own = [profile_limits[name] for name in profile_names if name in profile_limits]
+	limits = [lim for lim in limits_for(settings, own) if lim.limit]
 	if not limits:
 		return Verdict(True)
 	now = _now()
-	keys = [
-		frappe.cache.make_key(_KEY.format(user=user, seconds=lim.seconds, window=window(now, lim.seconds)[0]))
-		for lim in limits
-	]
 	try:
-		pipe = frappe.cache.pipeline()
-		for key, lim in zip(keys, limits, strict=True):
-			pipe.incr(key)
-			pipe.expire(key, lim.seconds + 5)
-		counts = pipe.execute()[::2]
+		if counted is None:
+			keys = dict(window_keys(user))
+			seconds_to_key = {s: k for k, s in keys.items()}
+			pipe = frappe.cache.pipeline()
+			for lim in limits:
+				pipe.incr(seconds_to_key[lim.seconds])
+				pipe.expire(seconds_to_key[lim.seconds], lim.seconds + 5)
+			counts = pipe.execute()[::2]
+			taken = [seconds_to_key[lim.seconds] for lim in limits]
+		else:
+			by_seconds = {seconds: (key, count) for key, seconds, count in counted}
+			counts = [by_seconds[lim.seconds][1] for lim in limits]
+			taken = [key for key, _seconds, _count in counted]
 		verdict = decide(limits, counts, now)
 		if not verdict.allowed:
 			pipe = frappe.cache.pipeline()
-			for key in keys:
+			for key in taken:
 				pipe.decr(key)
 			pipe.execute()
 		return verdict

@@ -1,15 +1,25 @@
 """Tier 1's HTTP server: a stdlib WSGI server running the same `erpnext_mcp.server.http.serve` that
-Frappe's whitelisted method runs, with the in-memory backend behind it."""
+Frappe's whitelisted method runs, with the in-memory backend behind it.
+
+Two paths (conftest.py runs every test using the harness on both; "fast-only" skips the comparison): "sdk" sends every request through
+the SDK's transport; "fast" answers with server/fast.py where it applies, and first serves the same
+request through the SDK's transport on a copy of the store, so every answer of every test is compared
+byte for byte with the SDK's (status, headers but Content-Length, body); differences are collected in
+`App.mismatches` and fail the test.
+"""
 
 from __future__ import annotations
 
+import copy
+import itertools
 import threading
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from erpnext_mcp.policy import Profile, resolve
+from erpnext_mcp.server import fast
 from erpnext_mcp.server.context import CallState, EndpointSettings
-from erpnext_mcp.server.http import HttpRequest, serve
+from erpnext_mcp.server.http import HttpRequest, HttpResponse, serve
 from tests.memory_backend import USERS, MemoryBackend, MemoryStore
 
 TOKENS = {f"token key-{i}:secret-{i}": user for i, user in enumerate(sorted(USERS))}
@@ -17,8 +27,26 @@ TOKEN_OF = {user: token for token, user in TOKENS.items()}
 PATH = "/api/method/erpnext_mcp.api.mcp.handle"
 
 
+def _shadow_store(store: MemoryStore) -> MemoryStore:
+	"""A copy of the store for the SDK's answer to the same request (the counter continues alike)."""
+	shadow = copy.copy(store)
+	shadow.docs = copy.deepcopy(store.docs)
+	shadow.idempotency = dict(store.idempotency)
+	value = next(store.counter)
+	store.counter, shadow.counter = itertools.count(value), itertools.count(value)
+	return shadow
+
+
+def _wire(response: HttpResponse) -> tuple:
+	headers = sorted((k.lower(), v) for k, v in response.headers.items() if k.lower() != "content-length")
+	return response.status, headers, response.body
+
+
 class App:
-	def __init__(self):
+	def __init__(self, path: str = "sdk"):
+		self.path = path
+		self.mismatches: list[tuple] = []
+		self._lock = threading.Lock()
 		self.store = MemoryStore()
 		self.settings = EndpointSettings(enabled=True, allowed_origins=("https://allowed.example",))
 		self.profiles: dict[str, list[Profile]] = {}
@@ -43,25 +71,41 @@ class App:
 		user = TOKENS.get(headers.get("authorization", "")) or self.anonymous_user
 		request = HttpRequest(method=environ["REQUEST_METHOD"], headers=headers, body=body, path=PATH)
 
-		def make_state(version: str) -> CallState:
-			state = CallState(
-				backend=MemoryBackend(self.store, user),
-				policy=resolve(self.profiles.get(user, [])),
-				settings=self.settings,
-				headers=headers,
-				protocol_version=version,
-			)
-			self.states.append(state)
-			return state
+		def respond(store: MemoryStore, record: bool, list_cache) -> HttpResponse:
+			def make_state(version: str) -> CallState:
+				state = CallState(
+					backend=MemoryBackend(store, user),
+					policy=resolve(self.profiles.get(user, [])),
+					settings=self.settings,
+					headers=headers,
+					protocol_version=version,
+				)
+				if record:
+					self.states.append(state)
+				return state
 
-		response, _state = serve(
-			request,
-			settings=self.settings,
-			authenticated=user is not None,
-			www_authenticate='Token realm="tier1"',
-			make_state=make_state,
-			list_cache=self.list_cache,
-		)
+			response, _state = serve(
+				request,
+				settings=self.settings,
+				authenticated=user is not None,
+				www_authenticate='Token realm="tier1"',
+				make_state=make_state,
+				list_cache=list_cache,
+			)
+			return response
+
+		if self.path == "fast":
+			with self._lock:  # one request at a time, so the copy and the store see the same history
+				with fast.disabled():
+					expected = respond(_shadow_store(self.store), False, None)
+				response = respond(self.store, True, self.list_cache)
+			if _wire(response) != _wire(expected):
+				self.mismatches.append((body, _wire(expected), _wire(response)))
+		elif self.path == "fast-only":
+			response = respond(self.store, True, self.list_cache)
+		else:
+			with fast.disabled():
+				response = respond(self.store, True, self.list_cache)
 		start_response(
 			f"{response.status} X",
 			[(k, v) for k, v in response.headers.items() if k.lower() != "content-length"],
@@ -79,8 +123,8 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class Harness:
-	def __init__(self):
-		self.app = App()
+	def __init__(self, path: str = "sdk"):
+		self.app = App(path)
 		self.httpd = make_server(
 			"127.0.0.1", 0, self.app, server_class=_ThreadingServer, handler_class=_Quiet
 		)

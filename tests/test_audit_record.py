@@ -1,5 +1,5 @@
-"""The audit record's pure parts: what a request says about itself (server/peek.py) and the row built
-from an exchange (server/record.py): names, never values."""
+"""The audit record's pure parts: what a request says about itself (audit_facts.py) and the row built
+from an exchange (audit_record.py): names, never values."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from erpnext_mcp import audit_facts as peek
+from erpnext_mcp import audit_record as record
 from erpnext_mcp.policy import Condition, Profile, Rule, resolve
-from erpnext_mcp.server import peek, record
 from erpnext_mcp.server.app import run_tool
 from erpnext_mcp.server.context import CallState, EndpointSettings
 from tests.memory_backend import MemoryBackend, MemoryStore

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from erpnext_mcp.policy import Profile, Rule
-from erpnext_mcp.server.sdk import HANDSHAKE_VERSIONS, SDK_MAJOR, STATELESS_VERSIONS
+from erpnext_mcp.server.sdk import FAST_PATH, HANDSHAKE_VERSIONS, SDK_MAJOR, STATELESS_VERSIONS
 from tests.clients import connect
 from tests.harness import TOKEN_OF
 
@@ -419,3 +419,88 @@ def test_a_page_of_this_loopback_server_is_its_own_origin_and_a_rebinding_page_i
 	):
 		refused = httpx.post(harness.url, json=ping, headers={**headers(), "Host": host, "Origin": origin})
 		assert refused.status_code == 403, (host, origin, refused.text)
+
+
+# ---------------------------------------------------------------- the fast path (server/fast.py)
+
+
+@pytest.fixture
+def fast_only(monkeypatch):
+	"""The harness with the fast path and no comparison; counts the exchanges the SDK's transport ran."""
+	from erpnext_mcp.server import http
+	from tests.harness import Harness
+
+	h = Harness("fast-only")
+	h.app.profiles[SALES] = [customer_reader()]
+	h.sdk_exchanges = []
+	original = http._exchange
+
+	async def counted(*args, **kwargs):
+		h.sdk_exchanges.append(args[0].body)
+		return await original(*args, **kwargs)
+
+	monkeypatch.setattr(http, "_exchange", counted)
+	yield h
+	h.close()
+
+
+@pytest.mark.skipif(not FAST_PATH, reason="the 2.x line keeps every request on the SDK's transport")
+@pytest.mark.parametrize(
+	"body",
+	[
+		initialize(HANDSHAKE_VERSIONS[-1]),
+		rpc("ping"),
+		rpc("tools/list"),
+		rpc("tools/call", {"name": "test_connection"}),
+		rpc("tools/call", {"name": "drop_database"}),  # a protocol error, answered on the fast path too
+	],
+	ids=["initialize", "ping", "tools/list", "tools/call", "unknown tool"],
+)
+def test_plain_requests_are_answered_without_the_sdk_transport(fast_only, body):
+	r = httpx.post(fast_only.url, headers=headers(version=HANDSHAKE_VERSIONS[-1]), json=body)
+	assert r.status_code == 200
+	assert ("result" in r.json()) != ("error" in r.json())
+	assert fast_only.sdk_exchanges == []
+
+
+@pytest.mark.parametrize(
+	"extra, body",
+	[
+		({}, {"jsonrpc": "2.0", "method": "notifications/initialized"}),
+		({}, [rpc("ping")]),
+		({}, rpc("tools/call", {"arguments": {}})),  # no name: the SDK's -32602
+		({"Accept": "application/json"}, rpc("ping")),
+		({"Content-Type": "application/json-patch+json"}, rpc("ping")),
+		({"MCP-Protocol-Version": "1999-01-01"}, rpc("ping")),
+		({}, rpc("resources/list")),
+	],
+	ids=["notification", "batch", "bad params", "accept", "content-type", "revision", "other"],
+)
+def test_everything_else_goes_to_the_sdk_transport(fast_only, extra, body):
+	h = {**headers(version=HANDSHAKE_VERSIONS[-1]), **extra}
+	httpx.post(fast_only.url, headers=h, json=body)
+	assert len(fast_only.sdk_exchanges) == 1
+
+
+def test_a_per_doctype_tool_call_reads_the_kept_tool_map_not_the_plan(server, monkeypatch):
+	"""The tool name → DocType map is kept beside the tools/list answer (same key): a later tools/call
+	of a per-DocType tool does not walk the profile's DocTypes again."""
+	from erpnext_mcp.server import app
+	from erpnext_mcp.server.http import ListCache
+
+	store: dict[str, str] = {}
+	server.app.list_cache = ListCache(key=lambda: "k", get=store.get, put=store.__setitem__)
+	h = headers(version="2025-06-18")
+	call = rpc("tools/call", {"name": "list_customer_documents", "arguments": {"limit": 1}})
+	first = httpx.post(server.url, headers=h, json=call).json()
+	assert first["result"]["structuredContent"]["documents"]
+	assert json.loads(store["k:tool-map"])["list_customer_documents"] == ["Customer", "list"]
+	planned = []
+	original = app.doctype_plan
+	monkeypatch.setattr(app, "doctype_plan", lambda *a, **k: planned.append(1) or original(*a, **k))
+	again = httpx.post(server.url, headers=h, json=call).json()
+	assert again["result"] == first["result"]
+	unknown = httpx.post(server.url, headers=h, json=rpc("tools/call", {"name": "list_nothing_documents"}))
+	assert unknown.json()["error"]["code"] == -32602
+	# Only the SDK's shadow run of the "fast" harness (no cache there) plans; the cached path never does.
+	assert len(planned) == (2 if server.app.path == "fast" else 0)

@@ -13,7 +13,7 @@ from typing import Any
 import frappe
 from werkzeug.wrappers import Response
 
-from erpnext_mcp.server.context import CallState
+from erpnext_mcp.server.context import CallState, Phases
 from erpnext_mcp.server.http import (
 	HttpRequest,
 	HttpResponse,
@@ -59,39 +59,49 @@ def _request() -> HttpRequest:
 def handle() -> Response:
 	# Every answer is built here; nothing Frappe queued for its own JSON response leaks into ours.
 	frappe.local.message_log = []
-	started = time.perf_counter()
-	response = _to_werkzeug(respond(_request()))
-	# What the app itself spent (auth, profiles, SDK, tools, audit): read by dev/bench, harmless to clients.
-	response.headers["Server-Timing"] = f"mcp;dur={(time.perf_counter() - started) * 1000:.2f}"
+	phases = Phases()
+	response = _to_werkzeug(respond(_request(), phases))
+	# What the app itself spent, in total and per phase (auth, policy, limits, protocol, tool, audit):
+	# read by dev/bench, harmless to clients.
+	response.headers["Server-Timing"] = phases.header()
+	# after_request: this answer is ours and already JSON-RPC; nothing to read back.
+	frappe.local.erpnext_mcp_answered = True
 	return response
 
 
-def respond(req: HttpRequest) -> HttpResponse:
+def respond(req: HttpRequest, phases: Phases | None = None) -> HttpResponse:
 	"""One HTTP exchange as the session user, and its audit record (also called in-process by the
 	tier 2 tests)."""
 	from erpnext_mcp import audit
+	from erpnext_mcp.data import request
 
 	started = time.monotonic()
-	exchange: dict[str, Any] = {}
+	exchange: dict[str, Any] = {"phases": phases or Phases()}
 	audit.exchange_started()
-	response = _respond(req, exchange)
 	try:
-		_audit(req, response, exchange, started)
-	except Exception:
-		frappe.logger("erpnext_mcp").error("MCP audit record not built", exc_info=True)
+		response = _respond(req, exchange)
+		try:
+			with exchange["phases"].measure("audit"):
+				_audit(req, response, exchange, started)
+		except Exception:
+			frappe.logger("erpnext_mcp").error("MCP audit record not built", exc_info=True)
+	finally:
+		request.end()
 	return response
 
 
 def _audit(req: HttpRequest, response: HttpResponse, exchange: dict[str, Any], started: float) -> None:
 	from erpnext_mcp import audit, limits
-	from erpnext_mcp.server import peek, record
+	from erpnext_mcp import audit_facts as peek
+	from erpnext_mcp import audit_record as record
 
 	state: CallState | None = exchange.get("state")
 	settings = exchange.get("settings")
-	facts = peek.request_facts(req.headers, req.body)
+	facts = peek.request_facts(req.headers, req.body, message=req.message())
 	revision = state.protocol_version if state else None
 	if facts.mcp_method == "initialize":
-		revision = peek.negotiated_revision(response.body) or facts.protocol_version
+		negotiated = state.audit.get("negotiated_version") if state else None
+		revision = negotiated or peek.negotiated_revision(response.body) or facts.protocol_version
 	verdict = exchange.get("rate_limited")
 	policy = exchange.get("policy")
 	is_json = response.headers.get("Content-Type", "").startswith("application/json")
@@ -119,38 +129,52 @@ def _audit(req: HttpRequest, response: HttpResponse, exchange: dict[str, Any], s
 
 def _respond(req: HttpRequest, exchange: dict[str, Any]) -> HttpResponse:
 	from erpnext_mcp import limits
+	from erpnext_mcp.data import request
 	from erpnext_mcp.data.cache import CachedBackend
 	from erpnext_mcp.data.frappe_backend import FrappeBackend
 	from erpnext_mcp.data.oauth import check_bearer
 	from erpnext_mcp.data.profiles import policy_for
 	from erpnext_mcp.data.settings import administrator_allowed, load_settings
 
-	settings = exchange["settings"] = load_settings()
-	user = frappe.session.user
-	authenticated = bool(user) and user != "Guest"
-	if authenticated and user == "Administrator" and not administrator_allowed() and req.method == "POST":
-		return jsonrpc_error(
-			403,
-			-32001,
-			"The Administrator user may not use MCP on this site. Create a user with only the roles the "
-			"agent needs and use its API key (or allow Administrator in MCP Settings).",
-		)
-	# An OAuth bearer token must be meant for this endpoint (scope, resource); mcp:read narrows the policy.
-	bearer = check_bearer(req) if authenticated else None
-	if bearer is not None and bearer.refusal is not None:
-		return bearer.refusal
+	phases: Phases = exchange["phases"]
+	with phases.measure("auth"):
+		settings = exchange["settings"] = load_settings()
+		user = frappe.session.user
+		authenticated = bool(user) and user != "Guest"
+		post = req.method.upper() == "POST"
+		if authenticated and user == "Administrator" and post and not administrator_allowed():
+			return jsonrpc_error(
+				403,
+				-32001,
+				"The Administrator user may not use MCP on this site. Create a user with only the roles the "
+				"agent needs and use its API key (or allow Administrator in MCP Settings).",
+			)
+		# An OAuth bearer token must be meant for this endpoint (scope, resource); mcp:read narrows it.
+		bearer = check_bearer(req) if authenticated else None
+		if bearer is not None and bearer.refusal is not None:
+			return bearer.refusal
+	counting = authenticated and post and settings.enabled
+	with phases.measure("policy"):
+		# One Redis round trip: permission epoch, the caller's profiles and the rate-limit counters.
+		prelude = request.begin(user, count=counting) if authenticated else None
 
 	def effective_policy():
 		if exchange.get("policy") is None:
-			exchange["policy"] = bearer.narrow(policy_for(user)) if bearer else policy_for(user)
+			with phases.measure("policy"):
+				policy = policy_for(user)
+				exchange["policy"] = bearer.narrow(policy) if bearer else policy
 		return exchange["policy"]
 
 	# Rate limits (per user, a profile may set its own) before anything is served.
-	if authenticated and req.method.upper() == "POST" and settings.enabled:
-		verdict = limits.check(user, settings, effective_policy().profile_names)
+	if counting:
+		names = effective_policy().profile_names
+		with phases.measure("limits"):
+			verdict = limits.check(
+				user, settings, names, profile_limits=prelude.profile_limits, counted=prelude.counted
+			)
 		if not verdict.allowed:
 			exchange["rate_limited"] = verdict
-			return limits.too_many_requests(verdict, peek_request_id(req.body))
+			return limits.too_many_requests(verdict, peek_request_id(req.message()))
 
 	def make_state(protocol_version: str) -> CallState:
 		policy = effective_policy()
@@ -170,21 +194,28 @@ def _respond(req: HttpRequest, exchange: dict[str, Any]) -> HttpResponse:
 			settings=settings,
 			headers=req.headers,
 			protocol_version=protocol_version,
+			phases=phases,
 		)
 
 	list_cache = None
-	if authenticated and settings.enabled and peek(req.body).get("method") == "tools/list":
+	if (
+		authenticated
+		and settings.enabled
+		and peek(req.message()).get("method") in ("tools/list", "tools/call")
+	):
 		from erpnext_mcp.data.cache import tools_list_cache
 
-		list_cache = tools_list_cache(user, effective_policy(), settings)
-	response, exchange["state"] = serve(
-		req,
-		settings=settings,
-		authenticated=authenticated,
-		www_authenticate=www_authenticate(req),
-		make_state=make_state,
-		list_cache=list_cache,
-	)
+		# The key is made only when used: tools/list, or tools/call of a per-DocType tool (its map).
+		list_cache = tools_list_cache(user, effective_policy, settings)
+	with phases.measure("protocol"):
+		response, exchange["state"] = serve(
+			req,
+			settings=settings,
+			authenticated=authenticated,
+			www_authenticate=lambda: www_authenticate(req),  # built only for a 401
+			make_state=make_state,
+			list_cache=list_cache,
+		)
 	return response
 
 
@@ -196,7 +227,8 @@ def after_request(response=None, request=None) -> None:
 	from erpnext_mcp import audit
 
 	try:
-		_as_jsonrpc(response, request)
+		if not getattr(frappe.local, "erpnext_mcp_answered", False):
+			_as_jsonrpc(response, request)
 	finally:
 		audit.after_request(request, response)
 

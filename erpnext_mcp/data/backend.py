@@ -89,6 +89,9 @@ class DocTypeInfo:
 	name_set_by_user: bool = False
 	# Fields whose permlevel the caller may write; None: every readable field.
 	writable_fieldnames: frozenset[str] | None = None
+	# Whether a document shared with the caller could open more (level 0 not open by roles alone):
+	# only then does describe() ask DocShare.
+	share_can_widen: bool = False
 
 	def can_write(self, fieldname: str) -> bool:
 		if self.field(fieldname) is None:

@@ -21,7 +21,8 @@ evicts can never come back with a value an old entry was stored under.
 
 Freshness across transactions: MariaDB runs REPEATABLE READ, so a request's snapshot may predate a
 commit whose token renewal it has already seen. Before its first database read on a miss, a request
-that has written nothing yet therefore ends its (read-only) transaction, so the data it caches is at
+that has written nothing yet therefore ends its (read-only) transaction with a ROLLBACK (nothing is
+committed inside a request), so the data it caches is at
 least as new as the token it files it under; a request that has written does not store. (Under the
 test runner, one thread and no other writer, nothing is committed and entries are stored.)
 
@@ -186,12 +187,10 @@ class CachedBackend:
 			# One thread and no other writer; and a test's transaction holds its fixtures: never end it.
 			self._fresh = True
 		elif not frappe.db.transaction_writes:
-			# Nothing written yet in this request: ending its read-only transaction loses nothing, and
-			# the next read starts a snapshot after the token read. The tool call's savepoint is taken
-			# again. (Reads come before a call's writes and its savepoint rollback, which would reset
-			# transaction_writes, so the count is this request's.)
-			frappe.db.commit()
-			self.inner.begin()
+			# Nothing written yet in this request: ending its read-only transaction (a ROLLBACK, never a
+			# commit) loses nothing, and the next read starts a snapshot after the token read. (Reads
+			# come before a call's writes and its savepoint, so the count is this request's.)
+			self.inner.fresh_snapshot()
 			self._fresh = True
 		return self._fresh
 
@@ -217,20 +216,37 @@ class CachedBackend:
 
 
 def tokens(doctype: str) -> tuple[str, str]:
-	"""(the DocType's version token, the permission epoch), created if Redis has none."""
+	"""(the DocType's version token, the permission epoch), created if Redis has none. In an MCP
+	request the epoch is the one its pipeline read (data/request.py): one key less per read."""
+	from erpnext_mcp.data import request
+
+	prelude = request.current()
 	version_key = frappe.cache.make_key(keys.version_key(doctype))
 	epoch_key = frappe.cache.make_key(keys.EPOCH_KEY)
 	pipe = frappe.cache.pipeline()
 	pipe.set(version_key, _token(), nx=True)
-	pipe.set(epoch_key, _token(), nx=True)
-	pipe.mget(version_key, epoch_key)
-	version, epoch = pipe.execute()[-1]
-	return version.decode(), epoch.decode()
+	if prelude is None:
+		pipe.set(epoch_key, _token(), nx=True)
+		pipe.mget(version_key, epoch_key)
+		version, epoch = pipe.execute()[-1]
+		return version.decode(), epoch.decode()
+	pipe.get(version_key)
+	version = pipe.execute()[-1]
+	return version.decode(), prelude.epoch
 
 
 def permission_epoch() -> str:
 	"""The site's permission epoch: renewed by every write that can change what anyone may do."""
-	return tokens("")[1]
+	from erpnext_mcp.data import request
+
+	prelude = request.current()
+	if prelude is not None:
+		return prelude.epoch
+	epoch_key = frappe.cache.make_key(keys.EPOCH_KEY)
+	pipe = frappe.cache.pipeline()
+	pipe.set(epoch_key, _token(), nx=True)
+	pipe.get(epoch_key)
+	return pipe.execute()[-1].decode()
 
 
 def entry_count() -> int:
@@ -243,12 +259,19 @@ def entry_count() -> int:
 
 def bump(doctypes: Iterable[str], everything: bool = False) -> None:
 	"""New version tokens for `doctypes` (and a new permission epoch if `everything`): one round trip."""
+	from erpnext_mcp.data import request
+
 	pipe = frappe.cache.pipeline()
 	for doctype in set(doctypes):
 		pipe.set(frappe.cache.make_key(keys.version_key(doctype)), _token())
 	if everything:
-		pipe.set(frappe.cache.make_key(keys.EPOCH_KEY), _token())
+		epoch = _token()
+		pipe.set(frappe.cache.make_key(keys.EPOCH_KEY), epoch)
 	pipe.execute()
+	prelude = request.current()
+	if everything and prelude is not None:
+		# the rest of this request reads the new epoch (and rebuilds its profiles under it)
+		prelude.epoch, prelude.profiles, prelude.policy = epoch, None, None
 
 
 def linked_doctypes(doc) -> set[str]:
@@ -322,23 +345,25 @@ def tools_list_cache(user: str, policy, settings):
 	from erpnext_mcp import __version__
 	from erpnext_mcp.server.http import ListCache
 
-	material = json.dumps(
-		[
-			user,
-			sorted(frappe.get_roles(user)),
-			keys.policy_fingerprint(policy),
-			permission_epoch(),
+	def key() -> str:
+		material = json.dumps(
 			[
-				settings.per_doctype_tools,
-				settings.max_per_doctype_tools,
-				settings.max_page_length,
-				settings.default_page_length,
+				user,
+				sorted(frappe.get_roles(user)),
+				keys.policy_fingerprint(policy() if callable(policy) else policy),
+				permission_epoch(),
+				[
+					settings.per_doctype_tools,
+					settings.max_per_doctype_tools,
+					settings.max_tools,
+					settings.max_page_length,
+					settings.default_page_length,
+				],
+				__version__,
 			],
-			__version__,
-		],
-		default=str,
-	)
-	key = "erpnext_mcp:tools_list:" + hashlib.sha256(material.encode()).hexdigest()
+			default=str,
+		)
+		return "erpnext_mcp:tools_list:" + hashlib.sha256(material.encode()).hexdigest()
 
 	def get(k: str) -> str | None:
 		try:

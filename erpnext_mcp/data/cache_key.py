@@ -57,8 +57,25 @@ def _rule(rule: Rule) -> dict[str, Any]:
 	}
 
 
+_FINGERPRINT = "_erpnext_mcp_fingerprint"
+
+
 def policy_fingerprint(policy: EffectivePolicy) -> str:
-	"""Equal for two policies exactly when they name the same profiles and apply the same rules."""
+	"""Equal for two policies exactly when they name the same profiles and apply the same rules.
+	Computed once per policy object and kept on it (a policy never changes once resolved), so the
+	policy the request pipeline reads back from Redis carries it (data/request.py)."""
+	kept = getattr(policy, "__dict__", {}).get(_FINGERPRINT)
+	if kept is not None:
+		return kept
+	fingerprint = _fingerprint(policy)
+	try:
+		setattr(policy, _FINGERPRINT, fingerprint)
+	except AttributeError:
+		pass
+	return fingerprint
+
+
+def _fingerprint(policy: EffectivePolicy) -> str:
 	rules = []
 	for doctype in sorted(policy.doctypes()):
 		found = policy.rule_for(doctype)

@@ -203,6 +203,7 @@ class FrappeBackend:
 		self._epoch: str | None = None
 		self._role_perms: dict[str, dict[str, bool]] = {}
 		self._locked: dict[tuple[str, str], Any] = {}  # documents the gate loaded for update
+		self._savepoint = False  # taken before this call's first write
 
 	# ---------------------------------------------------------------- identity
 	def caller(self) -> dict[str, Any]:
@@ -268,10 +269,7 @@ class FrappeBackend:
 			self._epoch = permission_epoch()
 		# Built once per process for each (DocType, roles, permissions, schema) and reused: the
 		# permission epoch changes with DocPerms, roles and users, `modified` with the schema.
-		# Documents shared with the user open level 0 as Frappe's get_permitted_fieldnames does.
-		shared = not parenttype and bool(frappe.share.get_shared(doctype, self.user, ["read"], limit=1))
-		shared_write = shared and bool(frappe.share.get_shared(doctype, self.user, ["write"], limit=1))
-		process_key = (
+		base_key = (
 			frappe.local.site,
 			doctype,
 			parenttype,
@@ -279,15 +277,15 @@ class FrappeBackend:
 			self._epoch,
 			str(meta.modified),
 			self.user == "Administrator",
-			shared,
-			shared_write,
 		)
-		info = _DESCRIBED.get(process_key)
-		if info is None:
-			info = self._build_info(meta, doctype, parenttype, shared=shared, shared_write=shared_write)
-			if len(_DESCRIBED) > 2000:
-				_DESCRIBED.clear()
-			_DESCRIBED[process_key] = info
+		info = self._info(base_key, meta, doctype, parenttype, False, False)
+		if info.share_can_widen:
+			# Documents shared with the user open level 0 as Frappe's get_permitted_fieldnames does;
+			# asked only when the roles leave level 0 closed (otherwise a share changes nothing).
+			shared = bool(frappe.share.get_shared(doctype, self.user, ["read"], limit=1))
+			shared_write = shared and bool(frappe.share.get_shared(doctype, self.user, ["write"], limit=1))
+			if shared:
+				info = self._info(base_key, meta, doctype, parenttype, shared, shared_write)
 		self._meta_cache[key] = info
 		if not info.children_ready:
 			for f in info.fields:
@@ -296,10 +294,21 @@ class FrappeBackend:
 			info.children_ready = True
 		return info
 
+	def _info(self, base_key: tuple, meta, doctype, parenttype, shared: bool, shared_write: bool):
+		key = (*base_key, shared, shared_write)
+		info = _DESCRIBED.get(key)
+		if info is None:
+			info = self._build_info(meta, doctype, parenttype, shared=shared, shared_write=shared_write)
+			if len(_DESCRIBED) > 2000:
+				_DESCRIBED.clear()
+			_DESCRIBED[key] = info
+		return info
+
 	def _build_info(
 		self, meta, doctype: str, parenttype: str | None, *, shared: bool = False, shared_write: bool = False
 	) -> DocTypeInfo:
 		read_levels = set(meta.get_permlevel_access("read", parenttype=parenttype, user=self.user))
+		role_read_levels = set(read_levels)
 		if shared:
 			read_levels.add(0)
 		if self.user == "Administrator":
@@ -337,6 +346,11 @@ class FrappeBackend:
 			name_set_by_user=(meta.autoname or "").lower() == "prompt",
 		)
 		write_levels = set(meta.get_permlevel_access("write", parenttype=parenttype, user=self.user))
+		info.share_can_widen = (
+			not parenttype
+			and self.user != "Administrator"
+			and (0 not in role_read_levels or 0 not in write_levels)
+		)
 		if shared_write:
 			write_levels.add(0)  # a document shared for writing opens level 0 as in Desk
 		if self.user == "Administrator":
@@ -497,6 +511,7 @@ class FrappeBackend:
 		before_insert: Callable[[dict[str, Any]], None],
 		idempotency_key: str | None = None,
 	) -> dict[str, Any]:
+		self._writing()
 		self._require(doctype, "create")
 		key = f"erpnext_mcp:idempotency:{self.user}:{doctype}:{idempotency_key}" if idempotency_key else None
 		fingerprint = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
@@ -540,6 +555,7 @@ class FrappeBackend:
 		before_save: Callable[[dict[str, Any], dict[str, Any]], None],
 		expected_modified: str | None = None,
 	) -> dict[str, Any]:
+		self._writing()
 		self._require(doctype, "write")
 		with translated_errors(doctype, name):
 			# Row lock (taken by the gate already): a concurrent update waits instead of overwriting.
@@ -579,12 +595,14 @@ class FrappeBackend:
 			return self._doc_as_dict(doc)
 
 	def delete_document(self, doctype: str, name: str) -> None:
+		self._writing()
 		self._require(doctype, "delete")
 		with translated_errors(doctype, name):
 			doc = self._locked.get((doctype, name)) or _load(doctype, name, for_update=True)
 			frappe.delete_doc(doctype, doc.name)
 
 	def change_docstatus(self, doctype: str, name: str, operation: str) -> dict[str, Any]:
+		self._writing()
 		self._require(doctype, operation)
 		with translated_errors(doctype, name):
 			doc = self._locked.get((doctype, name)) or _load(doctype, name, for_update=True)
@@ -715,11 +733,27 @@ class FrappeBackend:
 	# ---------------------------------------------------------------- transaction and errors
 	def begin(self) -> None:
 		# A savepoint, not a transaction: a failed call undoes only its own writes, and whatever wrapped
-		# the request (a test's transaction, the audit record) stays intact.
-		frappe.db.savepoint(SAVEPOINT)
+		# the request (a test's transaction, the audit record) stays intact. Taken before the call's
+		# first write (_writing), so a read-only call costs no SAVEPOINT statement.
+		self._savepoint = False
+
+	def _writing(self) -> None:
+		if not self._savepoint:
+			frappe.db.savepoint(SAVEPOINT)
+			self._savepoint = True
 
 	def rollback(self) -> None:
-		frappe.db.rollback(save_point=SAVEPOINT)
+		if self._savepoint:
+			frappe.db.rollback(save_point=SAVEPOINT)
+
+	def fresh_snapshot(self) -> None:
+		"""End this request's transaction, which has written nothing, so the next read sees every commit
+		made so far (REPEATABLE READ keeps the first read's snapshot). A plain ROLLBACK: nothing is
+		committed inside the request, and Frappe's commit/rollback callbacks stay registered."""
+		if frappe.db.transaction_writes:
+			raise RuntimeError("fresh_snapshot after a write")
+		frappe.db.sql("rollback")
+		self._savepoint = False
 
 	def log_error(self, title: str) -> str | None:
 		try:

@@ -87,22 +87,40 @@ def profile_from_doc(doc, via: str) -> Profile:
 
 
 def profiles_for(user: str) -> list[Profile]:
-	"""Enabled profiles naming the user or one of their roles; else Settings' default profile.
-
-	Cached in Redis per user under the permission epoch, which every write to profiles, Settings,
-	users and roles renews (data/cache.py), so a change in Desk applies to the next request."""
-	from erpnext_mcp.data.cache import permission_epoch
-
-	key = f"erpnext_mcp:profiles:{permission_epoch()}:{user}"
-	cached = frappe.cache.get_value(key)
-	if cached is not None:
-		return cached
-	profiles = _load_profiles(user)
-	frappe.cache.set_value(key, profiles, expires_in_sec=600)
-	return profiles
+	"""Enabled profiles naming the user or one of their roles; else Settings' default profile."""
+	return profiles_and_limits(user)[0]
 
 
-def _load_profiles(user: str) -> list[Profile]:
+def profiles_and_limits(user: str) -> tuple[list[Profile], dict[str, dict[str, int | None]]]:
+	"""The profiles that apply to the user, and the rate limits each sets (profile name → limits).
+
+	Cached in Redis per user together with the permission epoch they were built under, which every
+	write to profiles, Settings, users and roles renews (data/cache.py), so a change in Desk applies
+	to the next request. An MCP request has read the entry already (data/request.py, one pipeline)."""
+	from erpnext_mcp.data import request
+
+	prelude = request.current(user)
+	if prelude is None:
+		prelude = request.begin(user, count=False, keep=False)  # outside the endpoint: stdio, Desk
+	if prelude.profiles is None:
+		_load_into(prelude)
+	return prelude.profiles, prelude.profile_limits
+
+
+def _load_into(prelude) -> None:
+	"""Build the user's profiles, their limits and the resolved policy (with its fingerprint) once per
+	permission epoch, and keep them where the next request's pipeline reads them."""
+	from erpnext_mcp.data import request
+	from erpnext_mcp.data.cache_key import policy_fingerprint
+
+	profiles, limits = _load_profiles(prelude.user)
+	policy = resolve(profiles)
+	policy_fingerprint(policy)
+	request.store_profiles(prelude.user, prelude.epoch, profiles, limits, policy)
+	prelude.profiles, prelude.profile_limits, prelude.policy = profiles, limits, policy
+
+
+def _load_profiles(user: str) -> tuple[list[Profile], dict[str, dict[str, int | None]]]:
 	roles = set(frappe.get_roles(user))
 	# The app's own configuration tables, read to decide; not documents read on the caller's behalf.
 	by_user = set(
@@ -118,22 +136,40 @@ def _load_profiles(user: str) -> list[Profile]:
 		)
 	)
 	names = sorted(by_user | by_role)
-	out = []
-	for name in names:
+	out, limits = [], {}
+	docs = [(name, "user" if name in by_user else "role") for name in names]
+	for name, via in docs:
 		doc = frappe.get_cached_doc("MCP Permission Profile", name)
 		if doc.enabled:
-			out.append(profile_from_doc(doc, "user" if name in by_user else "role"))
+			out.append(profile_from_doc(doc, via))
+			limits[doc.name] = _limits(doc)
 	if not out:
 		default = frappe.db.get_single_value("MCP Settings", "default_profile")
 		if default and frappe.db.exists("MCP Permission Profile", default):
 			doc = frappe.get_cached_doc("MCP Permission Profile", default)
 			if doc.enabled:
 				out.append(profile_from_doc(doc, "default"))
-	return out
+				limits[doc.name] = _limits(doc)
+	return out, limits
+
+
+def _limits(doc) -> dict[str, int | None]:
+	return {"per_minute": doc.get("rate_limit_per_minute"), "per_hour": doc.get("rate_limit_per_hour")}
 
 
 def policy_for(user: str) -> EffectivePolicy:
-	return resolve(profiles_for(user))
+	"""The user's effective policy, resolved once per permission epoch (kept with the profiles)."""
+	from erpnext_mcp.data import request
+
+	prelude = request.current(user)
+	if prelude is None:
+		return resolve(profiles_for(user))
+	if prelude.policy is None:
+		if prelude.profiles is None:
+			_load_into(prelude)
+		else:
+			prelude.policy = resolve(prelude.profiles)
+	return prelude.policy
 
 
 APPLIES_TO_LABEL = {

@@ -28,25 +28,30 @@ def parse_origins(text: str) -> list[str]:
 	return origins
 
 
+DEFAULTS = EndpointSettings()
+
+
 def load_settings() -> EndpointSettings:
 	doc = frappe.get_cached_doc("MCP Settings")
 	own = urlsplit(get_url())
 	allowed = [f"{own.scheme}://{own.netloc}", *parse_origins(doc.allowed_origins or "")]
+	d = DEFAULTS
 	return EndpointSettings(
 		enabled=bool(doc.enabled),
 		allowed_origins=tuple(dict.fromkeys(allowed)),
 		per_doctype_tools=bool(doc.per_doctype_tools),
-		max_per_doctype_tools=doc.max_per_doctype_tools or 100,
-		max_tools=min(_int(doc, "max_tools", 60) or 60, MAX_TOOLS_LIMIT),
-		max_page_length=doc.max_page_length or 100,
-		default_page_length=doc.default_page_length or 20,
-		rate_limit_per_minute=_int(doc, "rate_limit_per_minute", 120),
-		rate_limit_per_hour=_int(doc, "rate_limit_per_hour", 2000),
-		cache_enabled=bool(_int(doc, "cache_enabled", 1)),
-		cache_ttl_seconds=_int(doc, "cache_ttl_seconds", 60) or 60,
-		cache_max_entries=_int(doc, "cache_max_entries", 2000) or 2000,
-		audit_enabled=bool(_int(doc, "audit_enabled", 1)),
-		audit_retention_days=_int(doc, "audit_retention_days", 90) or 90,
+		max_per_doctype_tools=doc.max_per_doctype_tools or d.max_per_doctype_tools,
+		max_tools=min(_int(doc, "max_tools", d.max_tools) or d.max_tools, MAX_TOOLS_LIMIT),
+		max_page_length=doc.max_page_length or d.max_page_length,
+		default_page_length=doc.default_page_length or d.default_page_length,
+		rate_limit_per_minute=_int(doc, "rate_limit_per_minute", d.rate_limit_per_minute),
+		rate_limit_per_hour=_int(doc, "rate_limit_per_hour", d.rate_limit_per_hour),
+		cache_enabled=bool(_int(doc, "cache_enabled", int(d.cache_enabled))),
+		cache_ttl_seconds=_int(doc, "cache_ttl_seconds", d.cache_ttl_seconds) or d.cache_ttl_seconds,
+		cache_max_entries=_int(doc, "cache_max_entries", d.cache_max_entries) or d.cache_max_entries,
+		audit_enabled=bool(_int(doc, "audit_enabled", int(d.audit_enabled))),
+		audit_retention_days=_int(doc, "audit_retention_days", d.audit_retention_days)
+		or d.audit_retention_days,
 	)
 
 

@@ -3,21 +3,24 @@ that saved MCP Settings before these fields existed would otherwise read the che
 
 import frappe
 
-DEFAULTS = {
-	"rate_limit_per_minute": 120,
-	"rate_limit_per_hour": 2000,
-	"cache_enabled": 1,
-	"cache_ttl_seconds": 60,
-	"cache_max_entries": 2000,
-	"audit_enabled": 1,
-	"audit_retention_days": 90,
-}
+FIELDS = (
+	"rate_limit_per_minute",
+	"rate_limit_per_hour",
+	"cache_enabled",
+	"cache_ttl_seconds",
+	"cache_max_entries",
+	"audit_enabled",
+	"audit_retention_days",
+)
 
 
 def execute():
 	if not frappe.db.sql("select 1 from `tabSingles` where doctype='MCP Settings' limit 1"):
 		return  # never saved: the whole form still comes from the DocType's defaults
-	for field, value in DEFAULTS.items():
+	from erpnext_mcp.data.settings import DEFAULTS
+
+	for field in FIELDS:
+		value = int(getattr(DEFAULTS, field))
 		stored = frappe.db.sql(
 			"select value from `tabSingles` where doctype='MCP Settings' and field=%s", (field,)
 		)

@@ -9,10 +9,11 @@ from typing import Any
 import jsonschema
 
 from erpnext_mcp import __version__
+from erpnext_mcp import audit_record as record
 from erpnext_mcp.data.backend import DocTypeInfo
 from erpnext_mcp.exceptions import ToolError
 from erpnext_mcp.policy import OPERATIONS
-from erpnext_mcp.server import context, record, sdk, tools
+from erpnext_mcp.server import context, sdk, tools
 from erpnext_mcp.server.context import MAX_TOOLS_LIMIT, CallState
 
 INSTRUCTIONS = (
@@ -116,11 +117,30 @@ def _find_tool(state: CallState, name: str) -> tools.ToolSpec:
 				layer="no profile",
 			)
 		return spec
-	for info, names in doctype_plan(state):
-		kinds = {kind: tool for kind, tool in names.items() if tool == name}
-		if kinds:
-			return tools.doctype_tools(state, info, kinds)[0]
-	raise sdk.protocol_error(sdk.INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list to see your tools.")
+	found = tool_map(state).get(name)
+	if found is None:
+		raise sdk.protocol_error(
+			sdk.INVALID_PARAMS, f"Unknown tool: {name}. Call tools/list to see your tools."
+		)
+	doctype, kind = found
+	return tools.doctype_tools(state, state.backend.describe(doctype), {kind: name})[0]
+
+
+def tool_map(state: CallState) -> dict[str, list[str]]:
+	"""Per-DocType tool name → [DocType, kind], as doctype_plan decides them. Kept beside the caller's
+	tools/list answer under the same key (user, roles, policy, permission epoch, settings), so a
+	tools/call does work independent of the profile's size; the plan runs when the map is not kept."""
+	index = state.tool_index
+	key = None
+	if index is not None:
+		key = f"{index.base_key()}:tool-map"
+		kept = index.get(key)
+		if kept is not None:
+			return json.loads(kept)
+	mapping = {tool: [info.name, kind] for info, names in doctype_plan(state) for kind, tool in names.items()}
+	if key is not None:
+		index.put(key, json.dumps(mapping, separators=(",", ":")))
+	return mapping
 
 
 @lru_cache(maxsize=512)
@@ -162,6 +182,13 @@ def _text(payload: Any) -> list[dict[str, Any]]:
 
 def run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
 	"""One tools/call, answered as a CallToolResult dict; a refusal or failure writes nothing."""
+	if state.phases is None:
+		return _run_tool(state, name, arguments)
+	with state.phases.measure("tool"):
+		return _run_tool(state, name, arguments)
+
+
+def _run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
 	state.audit["tool"] = name
 	state.backend.begin()
 	try:
@@ -209,16 +236,32 @@ def _current_state() -> CallState:
 	return state
 
 
-async def _list_tools() -> list[dict[str, Any]]:
-	state = _current_state()
+def list_tools(state: CallState) -> list[dict[str, Any]]:
+	"""tools/list for this caller, as tool dicts (the SDK's handler and the fast path both call it)."""
 	state.audit["method"] = "tools/list"
 	return [t.as_wire() for t in catalogue(state)]
 
 
-async def _call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-	state = _current_state()
+def call_tool(state: CallState, name: str, arguments: dict[str, Any] | None) -> dict[str, Any]:
 	state.audit["method"] = "tools/call"
-	return run_tool(state, name, arguments)
+	return run_tool(state, name, dict(arguments or {}))
+
+
+def list_tools_result(state: CallState):
+	"""tools/list as the SDK's type (what sdk.build_server's handler returns)."""
+	return sdk.types.ListToolsResult.model_validate({"tools": list_tools(state)})
+
+
+def call_tool_result(state: CallState, name: str, arguments: dict[str, Any] | None):
+	return sdk.types.CallToolResult.model_validate(call_tool(state, name, arguments))
+
+
+async def _list_tools() -> list[dict[str, Any]]:
+	return list_tools(_current_state())
+
+
+async def _call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+	return call_tool(_current_state(), name, arguments)
 
 
 _server = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,12 +19,14 @@ MAX_TOOLS_LIMIT = 128  # the cap some clients enforce on tools/list
 
 @dataclass
 class EndpointSettings:
-	"""What MCP Settings says, read once per request (pure data, no Frappe)."""
+	"""What MCP Settings says, read once per request (pure data, no Frappe). These defaults are THE
+	defaults: data/settings.py falls back to them, the DocType's JSON declares the same values (tier 1
+	checks), and the patch that filled fields added later reads them."""
 
 	enabled: bool = False
 	allowed_origins: tuple[str, ...] = ()
 	per_doctype_tools: bool = True
-	max_per_doctype_tools: int = 300
+	max_per_doctype_tools: int = 100
 	max_tools: int = 60  # per caller, generic tools included; never above MAX_TOOLS_LIMIT
 	max_page_length: int = 100
 	default_page_length: int = 20
@@ -38,6 +43,30 @@ class EndpointSettings:
 
 
 @dataclass
+class Phases:
+	"""Where one exchange's server time went, for the Server-Timing header (dev/bench reads it):
+	auth, policy, limits, protocol (the MCP layer around the tool), tool, audit; `mcp` is the total."""
+
+	started: float = field(default_factory=time.perf_counter)
+	spent: dict[str, float] = field(default_factory=dict)
+
+	@contextmanager
+	def measure(self, name: str) -> Iterator[None]:
+		start = time.perf_counter()
+		try:
+			yield
+		finally:
+			self.spent[name] = self.spent.get(name, 0.0) + (time.perf_counter() - start) * 1000
+
+	def header(self) -> str:
+		spent = dict(self.spent)
+		if "protocol" in spent and "tool" in spent:
+			spent["protocol"] = max(spent["protocol"] - spent["tool"], 0.0)  # the tool is inside it
+		total = (time.perf_counter() - self.started) * 1000
+		return ", ".join([f"mcp;dur={total:.2f}", *(f"{k};dur={v:.2f}" for k, v in spent.items())])
+
+
+@dataclass
 class CallState:
 	"""One HTTP exchange: set before the SDK runs and read by every handler it calls."""
 
@@ -51,6 +80,11 @@ class CallState:
 	audit: dict[str, Any] = field(default_factory=dict)
 	# Per-DocType tools the plan left out because of max_tools (test_connection names them).
 	tools_omitted: list[str] = field(default_factory=list)
+	# Server-Timing phases of the HTTP exchange (None elsewhere: stdio, tier 1).
+	phases: Phases | None = None
+	# Where the plan's tool name → (DocType, kind) map is kept with the tools/list answer, under the
+	# same key (http.ListCache); None: the plan is computed when a per-DocType tool is called.
+	tool_index: Any = None
 
 
 _current: ContextVar[CallState | None] = ContextVar("erpnext_mcp_call_state", default=None)

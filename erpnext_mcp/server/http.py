@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import pydantic_core
 
-from erpnext_mcp.server import app, context, sdk
+from erpnext_mcp.server import app, context, fast, sdk
 from erpnext_mcp.server.context import CallState, EndpointSettings
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+_UNPARSABLE = object()
 
 
 @dataclass
@@ -29,6 +33,21 @@ class HttpRequest:
 	path: str = "/api/method/erpnext_mcp.api.mcp.handle"
 	scheme: str = "http"
 	remote_addr: str = "127.0.0.1"
+	_message: Any = field(default=None, init=False, repr=False, compare=False)
+	_parsed: bool = field(default=False, init=False, repr=False, compare=False)
+
+	def message(self) -> Any:
+		"""The body as JSON, parsed once for the whole exchange; UNPARSABLE when it is not JSON."""
+		if not self._parsed:
+			try:
+				self._message = json.loads(self.body)
+			except (ValueError, RecursionError):
+				self._message = _UNPARSABLE
+			self._parsed = True
+		return self._message
+
+
+UNPARSABLE = _UNPARSABLE
 
 
 @dataclass
@@ -50,17 +69,19 @@ def jsonrpc_error(
 	)
 
 
-def peek(body: bytes) -> dict[str, Any]:
-	"""The JSON-RPC envelope's id and method, if the body is one object; {} otherwise."""
-	try:
-		data = json.loads(body)
-	except (ValueError, RecursionError):
-		return {}
-	return data if isinstance(data, dict) else {}
+def peek(message: Any) -> dict[str, Any]:
+	"""The JSON-RPC envelope (id, method, ...), if the message (HttpRequest.message(), or raw body
+	bytes) is one object; {} otherwise."""
+	if isinstance(message, (bytes, str)):
+		try:
+			message = json.loads(message)
+		except (ValueError, RecursionError):
+			return {}
+	return message if isinstance(message, dict) else {}
 
 
-def peek_request_id(body: bytes) -> Any:
-	return peek(body).get("id")
+def peek_request_id(message: Any) -> Any:
+	return peek(message).get("id")
 
 
 def method_not_allowed() -> HttpResponse:
@@ -178,13 +199,19 @@ def _as_jsonrpc(resp: HttpResponse, request_id) -> HttpResponse:
 
 @dataclass
 class ListCache:
-	"""Where a caller's serialized tools/list result waits for the next identical request (Redis on a
-	site). `key` must already say everything the list depends on (user, roles, policy, permission
-	epoch, settings); the revision and cursor are added here."""
+	"""Where a caller's serialized tools/list result, and the plan's tool name → DocType map that
+	tools/call reads (app.py), wait for the next request (Redis on a site). `key` (or a function that
+	makes it, called only when needed) must already say everything the list depends on (user, roles,
+	policy, permission epoch, settings); the revision and cursor are added here."""
 
-	key: str
+	key: str | Callable[[], str]
 	get: Callable[[str], str | None]
 	put: Callable[[str, str], None]
+
+	def base_key(self) -> str:
+		if callable(self.key):
+			self.key = self.key()
+		return self.key
 
 
 def _plain_tools_list(req: HttpRequest, envelope: dict[str, Any]) -> str | None:
@@ -219,7 +246,7 @@ def serve(
 	*,
 	settings: EndpointSettings,
 	authenticated: bool,
-	www_authenticate: str,
+	www_authenticate: str | Callable[[], str],
 	make_state: Callable[[str], CallState],
 	list_cache: ListCache | None = None,
 ) -> tuple[HttpResponse, CallState | None]:
@@ -228,12 +255,11 @@ def serve(
 		return method_not_allowed(), None
 	if not settings.enabled:
 		return disabled(), None
-	# Parsed once here; the SDK parses again, as the transport it is.
-	try:
-		message = json.loads(req.body)
-		parsed = True
-	except (ValueError, RecursionError):
-		message, parsed = None, False
+	# Parsed once for the exchange; off the fast path the SDK parses again, as the transport it is.
+	message = req.message()
+	parsed = message is not UNPARSABLE
+	if not parsed:
+		message = None
 	envelope = message if isinstance(message, dict) else {}
 	request_id = envelope.get("id")
 	origin = req.headers.get("origin")
@@ -242,7 +268,8 @@ def serve(
 		# Checked here as well as in the SDK: the 1.x transport answers 400 where the spec wants 403.
 		return forbidden_origin(origin, request_id), None
 	if not authenticated:
-		return unauthorized(www_authenticate, request_id), None
+		challenge = www_authenticate() if callable(www_authenticate) else www_authenticate
+		return unauthorized(challenge, request_id), None
 	if len(req.body) > MAX_BODY_BYTES:
 		return jsonrpc_error(413, -32600, f"Request body larger than {MAX_BODY_BYTES} bytes"), None
 	if not parsed:
@@ -253,25 +280,58 @@ def serve(
 			200, -32601, f"Method not found: {str(envelope.get('method'))[:100]}", request_id=request_id
 		), None
 	state = make_state(sdk.negotiated_version(req.headers))
+	state.tool_index = list_cache
+	# Plain initialize / ping / tools/list / tools/call: answered here on the SDK's types (server/fast.py).
+	fast_request = fast.request_of(req.headers, message, allowed_origins) if fast.enabled() else None
 	cache_key = None
 	if list_cache is not None and (suffix := _plain_tools_list(req, envelope)):
-		cache_key = f"{list_cache.key}:{suffix}"
-		cached = list_cache.get(cache_key)
-		if cached is not None:
-			# The SDK's own answer to this same request, kept from the first time; only the id differs.
-			state.audit["method"] = "tools/list"
-			body = f'{{"jsonrpc":"2.0","id":{json.dumps(envelope["id"])},"result":{cached}}}'
-			return HttpResponse(200, {"Content-Type": "application/json"}, body.encode()), state
+		if fast_request is not None or not fast.enabled():
+			cache_key = f"{list_cache.base_key()}:{suffix}"
+			cached = list_cache.get(cache_key)
+			if cached is not None:
+				# The same answer as the first time; only the id differs.
+				state.audit["method"] = "tools/list"
+				return _answer(envelope["id"], cached), state
 	token = context.activate(state)
 	try:
+		if fast_request is not None:
+			request_id, typed = fast_request
+			result, error = fast.dispatch(state, typed)
+			if cache_key is not None and error is None:
+				list_cache.put(cache_key, _result_json(result))
+			return HttpResponse(
+				200, {"Content-Type": "application/json"}, fast.serialize(request_id, result, error)
+			), state
 		resp = anyio.run(_exchange, req, list(allowed_origins))
 	finally:
 		context.deactivate(token)
 	if cache_key is not None and resp.status == 200:
+		# Off the fast path (SDK 2.x, or ERPNEXT_MCP_FAST_PATH=0) the SDK's answer is the only source.
 		try:
 			result = json.loads(resp.body).get("result")
 		except (ValueError, AttributeError):
 			result = None
 		if isinstance(result, dict) and "tools" in result:
-			list_cache.put(cache_key, json.dumps(result, separators=(",", ":"), ensure_ascii=False))
+			list_cache.put(cache_key, pydantic_core.to_json(result).decode())
 	return _as_jsonrpc(resp, request_id), state
+
+
+_RESULT_PREFIX = b'{"jsonrpc":"2.0","id":0,"result":'
+
+
+def _result_json(result: Any) -> str:
+	"""The `result` member of the fast path's answer, byte for byte as serialize() writes it."""
+	body = fast.serialize(0, result, None)
+	assert body.startswith(_RESULT_PREFIX) and body.endswith(b"}")
+	return body[len(_RESULT_PREFIX) : -1].decode()
+
+
+def _answer(request_id: Any, result_json: str) -> HttpResponse:
+	body = (
+		b'{"jsonrpc":"2.0","id":'
+		+ pydantic_core.to_json(request_id)
+		+ b',"result":'
+		+ result_json.encode()
+		+ b"}"
+	)
+	return HttpResponse(200, {"Content-Type": "application/json"}, body)

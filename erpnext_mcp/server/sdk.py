@@ -30,6 +30,9 @@ HANDSHAKE_VERSIONS: tuple[str, ...] = tuple(HANDSHAKE_PROTOCOL_VERSIONS)
 STATELESS_VERSIONS: tuple[str, ...] = tuple(MODERN_PROTOCOL_VERSIONS)
 # What a request without MCP-Protocol-Version speaks, per the Streamable HTTP spec.
 DEFAULT_HTTP_VERSION = "2025-03-26"
+# server/fast.py answers plain requests without the transport where it matches this line's transport
+# exactly: the 1.x line. The 2.x line routes through its own dispatcher (and the 2026-07-28 envelope).
+FAST_PATH = SDK_MAJOR < 2
 PROTOCOL_VERSION_HEADER = "mcp-protocol-version"
 
 ListTools = Callable[[], Awaitable[list[dict[str, Any]]]]
@@ -150,6 +153,13 @@ def _note_version(version: str | None) -> None:
 
 def negotiated() -> str | None:
 	return _negotiated.get()
+
+
+def error_data(exc: BaseException) -> types.ErrorData:
+	"""The JSON-RPC error a protocol_error() exception stands for."""
+	if SDK_MAJOR >= 2:
+		return types.ErrorData(code=exc.code, message=exc.message, data=getattr(exc, "data", None))
+	return exc.error
 
 
 def is_protocol_error(exc: BaseException) -> bool:

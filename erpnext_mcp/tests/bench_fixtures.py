@@ -127,7 +127,11 @@ def setup() -> None:
 		_profile(
 			f"{PROFILE} {size}", [user], [_rule(dt, "read", tools="list, get") for dt in readable[:size]]
 		)
-		tokens[str(size)] = {"token": api_token(user), "doctypes": min(size, len(readable))}
+		tokens[str(size)] = {
+			"token": api_token(user),
+			"doctypes": min(size, len(readable)),
+			"doctype_names": readable[:size],
+		}
 		if size == 10:
 			ensure_user(NEW_PROFILE_USER, wide_roles)
 			crud = ("read", "create", "update", "delete")

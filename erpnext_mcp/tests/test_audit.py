@@ -14,7 +14,6 @@ from werkzeug.wrappers import Request, Response
 
 from erpnext_mcp import audit
 from erpnext_mcp.api.mcp import ENDPOINT_PATH
-from erpnext_mcp.erpnext_mcp.doctype.mcp_audit_log.mcp_audit_log import MCPAuditLog
 from erpnext_mcp.erpnext_mcp.report.mcp_audit_summary import mcp_audit_summary
 from erpnext_mcp.tests.audit_utils import (
 	Clock,
@@ -220,7 +219,9 @@ class TestAudit(IntegrationTestCase):
 		frappe.db.savepoint("before_request")
 		client.rpc("tools/list")
 		self.assertEqual(len(records(client.marker)), 1)
-		frappe.db.rollback(save_point="before_request")  # as Frappe's rollback of a failed request
+		# As Frappe's rollback of a failed request: the transaction is undone and after_commit is dropped.
+		frappe.db.rollback(save_point="before_request")
+		frappe.db.after_commit.reset()
 		self.assertEqual(records(client.marker), [])
 		request, response = fake_exchange(b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}', 200)
 		with no_commit() as commit:
@@ -233,11 +234,22 @@ class TestAudit(IntegrationTestCase):
 	def test_a_committed_record_is_not_written_twice(self):
 		client = MarkedClient(SALES_USER)
 		client.rpc("tools/list")
+		frappe.db.after_commit.run()  # what Frappe's commit of the request runs once COMMIT succeeded
 		request, response = fake_exchange(b"{}", 200)
 		with no_commit() as commit:
 			audit.after_request(request, response)
 		self.assertEqual(len(records(client.marker)), 1)
 		commit.assert_not_called()
+
+	def test_the_writer_knows_every_field_of_the_audit_log(self):
+		"""The record is written with one INSERT of these columns: they are exactly the DocType's fields."""
+		meta = frappe.get_meta(audit.DOCTYPE)
+		fields = {
+			df.fieldname
+			for df in meta.fields
+			if df.fieldtype not in ("Section Break", "Column Break", "Tab Break")
+		}
+		self.assertEqual(set(audit.COLUMNS), fields)
 
 	def test_requests_frappe_answers_itself_are_recorded(self):
 		marker = new_marker()
@@ -314,7 +326,7 @@ class TestAudit(IntegrationTestCase):
 		queue = f"erpnext_mcp:audit:test-queue:{client.marker}"
 		with (
 			mock.patch.object(audit, "PENDING_KEY", queue),
-			mock.patch.object(MCPAuditLog, "db_insert", side_effect=frappe.ValidationError("DB says no")),
+			mock.patch.object(audit, "_write_row", side_effect=frappe.ValidationError("DB says no")),
 		):
 			answer = client.rpc("tools/list")
 		self.assertIn("result", answer)  # the request itself was not disturbed

@@ -271,21 +271,22 @@ class TestCache(IntegrationTestCase):
 		with (
 			mock.patch.dict(frappe.flags, {"in_test": False}),
 			mock.patch.object(frappe.db, "transaction_writes", 0),
-			mock.patch.object(backend.inner, "begin") as begin,
+			mock.patch.object(backend.inner, "fresh_snapshot") as fresh,
 			no_commit() as commit,
 		):
 			backend.get_document("Customer", self.a)
 			backend.get_document("Customer", self.a)
-		commit.assert_called_once()  # the read-only transaction ended before the first database read
-		begin.assert_called_once()  # and the tool call's savepoint was taken again
+		fresh.assert_called_once()  # the read-only transaction ended before the first database read
+		commit.assert_not_called()  # by a rollback: nothing is committed inside the request
 		self.assertEqual((backend.hits, backend.misses), (1, 1))
 		written = self.backend()
 		with (
 			mock.patch.dict(frappe.flags, {"in_test": False}),
 			mock.patch.object(frappe.db, "transaction_writes", 3),
+			mock.patch.object(written.inner, "fresh_snapshot") as fresh,
 			no_commit() as commit,
 		):
 			written.get_document("Customer", self.b)
 			written.get_document("Customer", self.b)
-		commit.assert_not_called()  # a request that wrote cannot end its transaction: it does not store
+		fresh.assert_not_called()  # a request that wrote cannot end its transaction: it does not store
 		self.assertEqual((written.hits, written.misses), (0, 2))

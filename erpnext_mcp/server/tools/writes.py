@@ -85,7 +85,7 @@ def _check_write_values(
 
 def _note_written_names(state: CallState, values: Any) -> None:
 	"""The field names a write asks for go on record before anything can refuse it (a smuggled
-	`owner` is exactly what an auditor wants to see); server/record.py keeps only name-shaped keys."""
+	`owner` is exactly what an auditor wants to see); audit_record.py keeps only name-shaped keys."""
 	if isinstance(values, dict):
 		state.audit.setdefault("fields", set()).update(k for k in values if isinstance(k, str))
 

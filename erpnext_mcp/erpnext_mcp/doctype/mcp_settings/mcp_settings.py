@@ -49,7 +49,9 @@ class MCPSettings(Document):
 		if not frappe.db.exists("DocType", "MCP Audit Log"):
 			return
 		log_settings = frappe.get_single("Log Settings")
-		days = int(self.audit_retention_days or 90)
+		from erpnext_mcp.data.settings import DEFAULTS
+
+		days = int(self.audit_retention_days or DEFAULTS.audit_retention_days)
 		row = next((r for r in log_settings.logs_to_clear if r.ref_doctype == "MCP Audit Log"), None)
 		if row is not None and int(row.days or 0) == days:
 			return

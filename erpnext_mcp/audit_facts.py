@@ -43,22 +43,29 @@ def _client_info(message: dict[str, Any]) -> dict[str, Any]:
 	return {}
 
 
-def request_facts(headers: dict[str, str], body: bytes | None) -> RequestFacts:
+_UNSET = object()
+
+
+def request_facts(headers: dict[str, str], body: bytes | None, *, message: Any = _UNSET) -> RequestFacts:
 	"""Method, client (MCP clientInfo, else the User-Agent's first product) and revision of a request.
 
 	The revision is the MCP-Protocol-Version header, or for `initialize` the revision the client asks
-	for (the negotiated one is in the answer). Nothing here raises on hostile input."""
+	for (the negotiated one is in the answer). `message`: the body as the exchange already parsed it
+	(HttpRequest.message()), so it is not parsed again. Nothing here raises on hostile input."""
 	user_agent = _text(headers.get("user-agent"))
 	revision = _text(headers.get(PROTOCOL_VERSION_HEADER))
 	method = None
 	info: dict[str, Any] = {}
 	parse_error = False
 	if body:
-		try:
-			message = json.loads(body)
-		except (ValueError, UnicodeDecodeError, RecursionError):
-			message = None
-			parse_error = True
+		if message is _UNSET:
+			try:
+				message = json.loads(body)
+			except (ValueError, UnicodeDecodeError, RecursionError):
+				message = None
+				parse_error = True
+		elif not isinstance(message, (dict, list, str, int, float, bool, type(None))):
+			message, parse_error = None, True  # the exchange's own parse said: not JSON
 		if isinstance(message, dict):
 			method = _text(message.get("method"))
 			info = _client_info(message)

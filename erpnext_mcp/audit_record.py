@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from erpnext_mcp.server.peek import RequestFacts
+from erpnext_mcp.audit_facts import RequestFacts
 
 ALLOWED, DENIED, ERROR, RATE_LIMITED = "Allowed", "Denied", "Error", "Rate Limited"
 RESULTS = (ALLOWED, DENIED, ERROR, RATE_LIMITED)

@@ -1,0 +1,155 @@
+"""The fast path: a well-formed JSON POST of `initialize`, `ping`, `tools/list` or `tools/call` is
+answered in the request thread, on the SDK's own types, with no session manager, streams or event loop.
+
+Only a request the SDK's transport would accept exactly as sent comes here: the same Host, Origin,
+Accept, Content-Type and MCP-Protocol-Version checks the transport makes, and the message validated
+with `mcp.types` as the SDK's session validates it (`JSONRPCMessage`, then `ClientRequest`). Anything
+else (notifications, batches, responses, malformed envelopes, unknown methods, refused headers, the
+2026-07-28 envelope) returns None and goes to the SDK's transport, which answers it as it always has.
+The answer is built and serialized the way the SDK builds it (`InitializeResult` from the server's
+initialization options, `EmptyResult`, our two handlers, `ErrorData` for a protocol error), so tier 1
+compares both paths byte for byte (tests/harness.py).
+
+SDK line: the 1.x transport (beside Frappe v15) is matched exactly. The 2.x line routes requests
+through its own dispatcher and answers the 2026-07-28 revision itself; there every request stays on
+the SDK's path (`sdk.FAST_PATH`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import mcp.types as types
+from pydantic import ValidationError
+
+from erpnext_mcp.server import app, sdk
+from erpnext_mcp.server.context import CallState
+
+METHODS = frozenset({"initialize", "ping", "tools/list", "tools/call"})
+CONTENT_TYPE_JSON = "application/json"
+CONTENT_TYPE_SSE = "text/event-stream"
+
+
+_off: ContextVar[bool] = ContextVar("erpnext_mcp_fast_path_off", default=False)
+
+
+def enabled() -> bool:
+	"""On unless ERPNEXT_MCP_FAST_PATH=0 in the environment or inside disabled()."""
+	return sdk.FAST_PATH and not _off.get() and os.environ.get("ERPNEXT_MCP_FAST_PATH", "1") != "0"
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+	"""Every request served inside goes to the SDK's transport (tier 1 compares both paths)."""
+	token = _off.set(True)
+	try:
+		yield
+	finally:
+		_off.reset(token)
+
+
+def _transport_accepts(headers: dict[str, str], allowed_origins: tuple[str, ...] | list[str]) -> bool:
+	"""True when the SDK's transport would pass this POST to the session: its transport-security check
+	(Content-Type prefix, Host, Origin), its Accept check (JSON and SSE) and its Content-Type check."""
+	content_type = headers.get("content-type")
+	if not content_type or not content_type.lower().startswith(CONTENT_TYPE_JSON):
+		return False
+	if not headers.get("host"):
+		return False  # the transport is told this request's own Host; without one it refuses (421)
+	origin = headers.get("origin")
+	if origin and origin not in allowed_origins:
+		return False
+	accept = [media.strip() for media in headers.get("accept", "").split(",")]
+	if not any(m.startswith(CONTENT_TYPE_JSON) for m in accept):
+		return False
+	if not any(m.startswith(CONTENT_TYPE_SSE) for m in accept):
+		return False
+	parts = [part.strip() for part in content_type.split(";")[0].split(",")]
+	return CONTENT_TYPE_JSON in parts
+
+
+def request_of(
+	headers: dict[str, str], message: Any, allowed_origins: tuple[str, ...] | list[str]
+) -> tuple[Any, Any] | None:
+	"""(the JSON-RPC request id, the typed ClientRequest) when the fast path may answer; else None."""
+	if not isinstance(message, dict) or message.get("method") not in METHODS or "id" not in message:
+		return None
+	if not _transport_accepts(headers, allowed_origins):
+		return None
+	try:
+		root = types.JSONRPCMessage.model_validate(message).root
+	except ValidationError:
+		return None
+	if not isinstance(root, types.JSONRPCRequest):
+		return None
+	if root.method != "initialize":
+		version = headers.get(sdk.PROTOCOL_VERSION_HEADER)
+		if (version if version is not None else sdk.DEFAULT_HTTP_VERSION) not in sdk.HANDSHAKE_VERSIONS:
+			return None
+	try:
+		typed = types.ClientRequest.model_validate(
+			root.model_dump(by_alias=True, mode="json", exclude_none=True)
+		)
+	except ValidationError:
+		return None
+	return root.id, typed.root
+
+
+def _initialize(request: types.InitializeRequest) -> types.InitializeResult:
+	options = _init_options()
+	requested = request.params.protocolVersion
+	return types.InitializeResult(
+		protocolVersion=requested if requested in sdk.HANDSHAKE_VERSIONS else types.LATEST_PROTOCOL_VERSION,
+		capabilities=options.capabilities,
+		serverInfo=types.Implementation(name=options.server_name, version=options.server_version),
+		instructions=options.instructions,
+	)
+
+
+_options = None
+
+
+def _init_options():
+	"""What the SDK's session answers initialize with: the server's own initialization options."""
+	global _options
+	if _options is None:
+		_options = app.get_server().create_initialization_options()
+	return _options
+
+
+def dispatch(state: CallState, request: Any) -> tuple[Any, types.ErrorData | None]:
+	"""(result, None) or (None, error): what the SDK's session and lowlevel server would answer."""
+	try:
+		if isinstance(request, types.InitializeRequest):
+			result = _initialize(request)
+			state.audit["negotiated_version"] = result.protocolVersion
+			return result, None
+		if isinstance(request, types.PingRequest):
+			return types.EmptyResult(), None
+		if isinstance(request, types.ListToolsRequest):
+			return app.list_tools_result(state), None
+		if isinstance(request, types.CallToolRequest):
+			return app.call_tool_result(state, request.params.name, request.params.arguments), None
+	except Exception as e:
+		if sdk.is_protocol_error(e):
+			return None, sdk.error_data(e)
+		# The lowlevel server's own answer to a handler that raised.
+		return None, types.ErrorData(code=0, message=str(e), data=None)
+	raise AssertionError(f"not a fast-path request: {type(request).__name__}")
+
+
+def serialize(request_id: Any, result: Any, error: types.ErrorData | None) -> bytes:
+	"""The JSON-RPC answer exactly as the SDK's session and transport write it."""
+	if error is not None:
+		message = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
+	else:
+		message = types.JSONRPCResponse(
+			jsonrpc="2.0",
+			id=request_id,
+			result=result.model_dump(by_alias=True, mode="json", exclude_none=True),
+		)
+	return types.JSONRPCMessage(message).model_dump_json(by_alias=True, exclude_none=True).encode()
