@@ -707,7 +707,8 @@ class FrappeBackend:
 		before_insert: Callable[[dict[str, Any]], None],
 	) -> dict[str, Any]:
 		"""ERPNext's own conversion (the method its Create button calls), as the caller: get_mapped_doc
-		checks read on the source and create on the target. Saved as a draft only when asked."""
+		checks read on the source and create on the target (the tool has asked ERPNext for create already).
+		Saved as a draft only when asked."""
 		mapper = frappe.get_attr(method)
 		if not save:
 			frappe.db.savepoint(DRAFT_SAVEPOINT)  # a draft writes nothing, whatever a mapper does
@@ -722,7 +723,6 @@ class FrappeBackend:
 			doc = mapper(source_name)
 			target = doc.doctype
 			_set_values(doc, values or {})
-			self._require(target, "create")
 			draft = _json_safe(doc.as_dict())
 			before_insert(draft)
 			if not save:
