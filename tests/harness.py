@@ -26,6 +26,8 @@ class App:
 		self.list_cache = None
 		# Who an unauthenticated request is (the conformance suite sends no credentials); None: nobody.
 		self.anonymous_user: str | None = None
+		# The site's requestState secret (data/approvals.state_secret derives it from encryption_key).
+		self.state_secret = b"tier1-site-secret-derived-from-encryption-key"
 
 	def __call__(self, environ, start_response):
 		headers = {
@@ -50,6 +52,7 @@ class App:
 				settings=self.settings,
 				headers=headers,
 				protocol_version=version,
+				state_secret=self.state_secret,
 			)
 			self.states.append(state)
 			return state

@@ -164,12 +164,15 @@ def _respond(req: HttpRequest, exchange: dict[str, Any]) -> HttpResponse:
 				max_entries=settings.cache_max_entries,
 			)
 		exchange["backend"] = backend
+		from erpnext_mcp.data.approvals import state_secret
+
 		return CallState(
 			backend=backend,
 			policy=policy,
 			settings=settings,
 			headers=req.headers,
 			protocol_version=protocol_version,
+			state_secret=state_secret(),
 		)
 
 	list_cache = None

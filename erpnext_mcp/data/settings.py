@@ -47,6 +47,8 @@ def load_settings() -> EndpointSettings:
 		cache_max_entries=_int(doc, "cache_max_entries", 2000) or 2000,
 		audit_enabled=bool(_int(doc, "audit_enabled", 1)),
 		audit_retention_days=_int(doc, "audit_retention_days", 90) or 90,
+		approval_expiry_minutes=_int(doc, "approval_expiry_minutes", 30) or 30,
+		allow_self_approval=bool(_int(doc, "allow_self_approval", 0)),
 	)
 
 

@@ -35,6 +35,9 @@ class EndpointSettings:
 	# MCP Audit Log (audit.py): one record per request; older ones removed by Log Settings.
 	audit_enabled: bool = True
 	audit_retention_days: int = 90
+	# Approvals (issue 16): how long a request waits, and whether its requester may approve it.
+	approval_expiry_minutes: int = 30
+	allow_self_approval: bool = False
 
 
 @dataclass
@@ -51,6 +54,11 @@ class CallState:
 	audit: dict[str, Any] = field(default_factory=dict)
 	# Per-DocType tools the plan left out because of max_tools (test_connection names them).
 	tools_omitted: list[str] = field(default_factory=list)
+	# The approved request this call runs under (server/app.py sets it after every check), or None.
+	approval: Any = None
+	# 2026-07-28: the secret the requestState is sealed with (derived from the site's encryption_key
+	# by the endpoint, so every worker of the site derives the same); None where the state is not used.
+	state_secret: bytes | None = None
 
 
 _current: ContextVar[CallState | None] = ContextVar("erpnext_mcp_call_state", default=None)

@@ -101,6 +101,7 @@ def create_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 
 	def before_insert(doc: dict[str, Any]) -> None:
 		state.policy.check_document("create", doctype, doc).raise_if_denied()
+		gate.check_approval(state.policy, "create", doctype, None, doc, approved=state.approval is not None)
 
 	doc = state.backend.create_document(
 		doctype, args["values"], before_insert=before_insert, idempotency_key=args.get("idempotency_key")
@@ -152,6 +153,9 @@ def update_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	def before_save(stored: dict[str, Any], merged: dict[str, Any]) -> None:
 		_check_set_only_once(info, stored, args["values"])
 		state.policy.check_update(doctype, stored, merged).raise_if_denied()
+		gate.check_approval(
+			state.policy, "update", doctype, name, merged, approved=state.approval is not None
+		)
 
 	doc = state.backend.update_document(
 		doctype,
