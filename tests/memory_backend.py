@@ -568,6 +568,9 @@ class MemoryBackend:
 		row = self.store.approvals.get(name)
 		return approval_view(row) if row else None
 
+	def now(self):
+		return datetime.now()
+
 	def claim_approval(self, name):
 		row = self.store.approvals.get(name)
 		if row is None or approval_view(row).effective_status(datetime.now()) != approval_rules.APPROVED:

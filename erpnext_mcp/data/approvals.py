@@ -128,9 +128,7 @@ def decide(name: str, approve: bool, note: str | None = None) -> rules.ApprovalV
 		now=now_datetime(),
 	)
 	if refusal:
-		if view(doc).effective_status(now_datetime()) == rules.EXPIRED and doc.status != rules.EXPIRED:
-			_expire(doc)
-			frappe.db.commit()
+		# An overdue request is already Expired for everyone (effective_status); the scheduler stores it.
 		frappe.throw(refusal, frappe.PermissionError)
 	doc.status = rules.APPROVED if approve else rules.REJECTED
 	doc.approver = user
@@ -151,7 +149,8 @@ def _expire(doc) -> None:
 
 
 def expire_overdue() -> int:
-	"""Scheduler (every tick): Pending and Approved requests past their expiry become Expired."""
+	"""Scheduler (every tick; Frappe commits the job): Pending and Approved requests past their expiry
+	become Expired. Until then every check already treats them as expired (ApprovalView)."""
 	names = frappe.get_all(
 		DOCTYPE,
 		filters={"status": ["in", [rules.PENDING, rules.APPROVED]], "expires_at": ["<=", now_datetime()]},
@@ -160,8 +159,6 @@ def expire_overdue() -> int:
 	)
 	for name in names:
 		_expire(frappe.get_doc(DOCTYPE, name))
-	if names:
-		frappe.db.commit()
 	return len(names)
 
 

@@ -170,6 +170,9 @@ class DataBackend(Protocol):
 	def get_approval(self, name: str) -> Any:
 		"""The stored request as an ApprovalView, or None; whoever asks (the caller checks requester)."""
 
+	def now(self) -> Any:
+		"""The site's current time, naive, in the timezone the approval's expires_at is in."""
+
 	def claim_approval(self, name: str) -> bool:
 		"""Approved → Executed atomically in this call's transaction; False if it was not Approved (or
 		expired). rollback() undoes it with the call's writes."""

@@ -724,6 +724,9 @@ class FrappeBackend:
 
 		return approvals.get(name)
 
+	def now(self) -> Any:
+		return frappe.utils.now_datetime()
+
 	def claim_approval(self, name: str) -> bool:
 		from erpnext_mcp.data import approvals
 

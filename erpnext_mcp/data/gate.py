@@ -15,8 +15,10 @@ loads the document as the caller and applies, in this order:
    cancel: their own, else Update's);
 7. approval (check_approval): a call the profile makes wait for a person stops here with
    ApprovalRequired, unless it runs under an approval of exactly this call. Create and update have
-   no stored document to open; their writes call check_approval on the document as it will be
-   saved, right after its conditions, so every path asks this one function.
+   no stored document to open: their writes (server/tools/writes.py, conversions.py) call
+   check_approval on the document as ERPNext saved it (totals computed, so "grand_total > 10000"
+   means what it says), inside the call's savepoint, which server/app.py rolls back when it raises;
+   every path asks this one function.
 
 Steps 1-2 say nothing about any document, so their refusals are no oracle; everything that depends
 on the document comes after the read scope, so a hidden document never leaks through a message.

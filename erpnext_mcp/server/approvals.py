@@ -13,7 +13,6 @@ later one) gets the same treatment. The answer takes two forms:
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from erpnext_mcp.exceptions import ApprovalRequired, InvalidArguments, NotFound, PermissionDenied
@@ -22,10 +21,6 @@ from erpnext_mcp.server.context import CallState
 
 WAITING = "waiting_for_approval"
 LAYER = "approval"
-
-
-def _now() -> datetime:
-	return datetime.now()
 
 
 def request(
@@ -77,11 +72,15 @@ def open_for_execution(
 		# Someone else's request does not exist for this caller, exactly like a missing one.
 		raise NotFound(f"Approval request {approval_id} was not found, or it is not yours.")
 	refusal = rules.execution_refusal(
-		view, user=user, tool=tool, call_fingerprint=rules.fingerprint(tool, arguments), now=_now()
+		view,
+		user=user,
+		tool=tool,
+		call_fingerprint=rules.fingerprint(tool, arguments),
+		now=state.backend.now(),
 	)
 	if refusal:
 		raise PermissionDenied(refusal, layer=LAYER, rule=f"approval {view.name}")
-	if view.effective_status(_now()) == rules.PENDING:
+	if view.effective_status(state.backend.now()) == rules.PENDING:
 		return view
 	if not state.backend.claim_approval(view.name):
 		raise PermissionDenied(
@@ -99,7 +98,7 @@ def status(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	if view is None or view.requester != state.backend.caller()["user"]:
 		raise NotFound(f"Approval request {approval_id} was not found, or it is not yours.")
 	state.audit["approval_request"] = view.name
-	current = view.effective_status(_now())
+	current = view.effective_status(state.backend.now())
 	next_step = {
 		rules.PENDING: "Wait: nobody has decided yet. Show the approval URL to your user.",
 		rules.APPROVED: f"Call {view.tool} again with exactly the approved arguments plus approval_id; it runs once.",

@@ -101,11 +101,13 @@ def create_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 
 	def before_insert(doc: dict[str, Any]) -> None:
 		state.policy.check_document("create", doctype, doc).raise_if_denied()
-		gate.check_approval(state.policy, "create", doctype, None, doc, approved=state.approval is not None)
 
 	doc = state.backend.create_document(
 		doctype, args["values"], before_insert=before_insert, idempotency_key=args.get("idempotency_key")
 	)
+	# On the document as ERPNext saved it (totals computed); a call that must wait is undone with the
+	# call's savepoint (server/app.py), so nothing of it remains.
+	gate.check_approval(state.policy, "create", doctype, None, doc, approved=state.approval is not None)
 	state.audit["names"] = [doc["name"]]
 	return _write_result(state, info, doc)
 
@@ -153,9 +155,6 @@ def update_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	def before_save(stored: dict[str, Any], merged: dict[str, Any]) -> None:
 		_check_set_only_once(info, stored, args["values"])
 		state.policy.check_update(doctype, stored, merged).raise_if_denied()
-		gate.check_approval(
-			state.policy, "update", doctype, name, merged, approved=state.approval is not None
-		)
 
 	doc = state.backend.update_document(
 		doctype,
@@ -164,6 +163,7 @@ def update_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		before_save=before_save,
 		expected_modified=args.get("expected_modified"),
 	)
+	gate.check_approval(state.policy, "update", doctype, name, doc, approved=state.approval is not None)
 	return _write_result(state, info, doc)
 
 
