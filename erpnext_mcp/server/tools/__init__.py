@@ -44,7 +44,8 @@ def generic_tools(state: CallState) -> list[ToolSpec]:
 
 def with_approvals(state: CallState, specs: list[ToolSpec]) -> list[ToolSpec]:
 	"""Writes take approval_id only for a caller whose profile can make a call wait for approval."""
-	if not state.policy.has_approvals():
+	policy = getattr(state, "policy", None)  # None: counting tools (the profile form), no caller
+	if policy is None or not policy.has_approvals():
 		return specs
 	return [spec.with_approvals() for spec in specs]
 
