@@ -204,6 +204,40 @@ def record_state(state, *, transport: str = "stdio", duration_ms: float | None =
 		return None
 
 
+def record_approval_decision(doc) -> str | None:
+	"""The decision on an approval request (who, when, approved or rejected) as its own record, linked
+	to the request like the call that asked and the call that runs it. In the deciding request's
+	transaction; names only (the reason an approver typed stays on the request)."""
+	try:
+		approved = doc.status == "Approved"
+		request = getattr(frappe.local, "request", None)
+		row = records.build(
+			facts=RequestFacts(mcp_method="approval/approve" if approved else "approval/reject"),
+			http_method="DESK",
+			status=None,
+			user=frappe.session.user,
+			remote_ip=remote_ip(request) if request is not None else None,
+			duration_ms=None,
+			profiles=[doc.profile] if doc.profile else (),
+			audit={
+				"tool": doc.tool,
+				"operation": doc.operation,
+				"doctype": doc.document_type,
+				"names": [doc.document_name] if doc.document_name else [],
+				"approval_request": doc.name,
+			},
+			result=records.APPROVED if approved else records.REJECTED,
+			reason=f"approval request {doc.name} {'approved' if approved else 'rejected'} by {frappe.session.user}",
+		)
+		row["timestamp"] = now_datetime()
+		if not enabled():
+			return None
+		return _insert(row, commit=False)
+	except Exception:
+		_logger().error("MCP audit: record_approval_decision failed", exc_info=True)
+		return None
+
+
 # ---------------------------------------------------------------- writing
 
 

@@ -14,7 +14,9 @@ from typing import Any
 from erpnext_mcp.audit_facts import RequestFacts
 
 ALLOWED, DENIED, ERROR, RATE_LIMITED = "Allowed", "Denied", "Error", "Rate Limited"
-RESULTS = (ALLOWED, DENIED, ERROR, RATE_LIMITED)
+# Approvals (issue 16): a call that now waits for a person, and that person's decision.
+APPROVAL_REQUESTED, APPROVED, REJECTED = "Approval Requested", "Approved", "Rejected"
+RESULTS = (ALLOWED, DENIED, ERROR, RATE_LIMITED, APPROVAL_REQUESTED, APPROVED, REJECTED)
 OPERATIONS = ("read", "create", "update", "delete", "submit", "cancel")
 MAX_NAMES = 100
 MAX_FIELDS = 300
@@ -178,6 +180,7 @@ def build(
 		"fields_returned": fieldnames(returned) or None,
 		"served_from_cache": 1 if served_from_cache else 0,
 		"error_log": audit.get("error_reference"),
+		"approval_request": (str(audit["approval_request"])[:140] if audit.get("approval_request") else None),
 		"duration_ms": round(float(duration_ms), 1) if duration_ms is not None else 0,
 		"request_count": 1,
 	}

@@ -54,3 +54,18 @@ class Conflict(ToolError):
 class Unavailable(ToolError):
 	kind = "temporarily_unavailable"
 	retryable = True
+
+
+class ApprovalRequired(ToolError):
+	"""The call is allowed, but only once a person approves it (policy's approval_needed). Never sent as
+	an error: the protocol layer turns it into an approval request and a "waiting" result."""
+
+	kind = "approval_required"
+
+	def __init__(self, decision, *, operation: str, doctype: str, name: str | None, document: dict | None):
+		super().__init__(decision.reason, layer=decision.layer, rule=decision.rule)
+		self.decision = decision
+		self.operation = operation
+		self.doctype = doctype
+		self.name = name
+		self.document = document or {}

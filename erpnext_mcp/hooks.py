@@ -52,7 +52,8 @@ doc_events = {
 # records older than MCP Settings' retention (kept in sync by MCP Settings).
 before_request = ["erpnext_mcp.audit.before_request"]
 scheduler_events = {
-	"all": ["erpnext_mcp.audit.flush"],
+	# Approval requests nobody decided (or nobody ran) in time expire (data/approvals.py).
+	"all": ["erpnext_mcp.audit.flush", "erpnext_mcp.data.approvals.expire_overdue"],
 	# Self-registered OAuth clients nobody signed in with for a week are removed.
 	"daily": ["erpnext_mcp.data.oauth_clients.delete_unused_clients"],
 }
@@ -67,3 +68,8 @@ fixtures = [
 	{"dt": "Custom HTML Block", "filters": [["name", "in", ["MCP Connect a Client"]]]},
 	{"dt": "MCP Permission Profile", "filters": [["export_as_fixture", "=", 1]]},
 ]
+
+# MCP Approval Request: read by its requester, the approver role it names and System Managers; written
+# only by the app (data/approvals.py) and decided only through api/approvals.py.
+has_permission = {"MCP Approval Request": "erpnext_mcp.data.approvals.has_permission"}
+permission_query_conditions = {"MCP Approval Request": "erpnext_mcp.data.approvals.query_conditions"}

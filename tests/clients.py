@@ -35,15 +35,22 @@ class Session:
 
 
 @contextlib.asynccontextmanager
-async def connect(url: str, headers: dict[str, str], mode: str = "legacy") -> AsyncIterator[Session]:
-	"""mode: "legacy" (initialize handshake) or, on the 2.x line, "auto" / "2026-07-28"."""
+async def connect(
+	url: str, headers: dict[str, str], mode: str = "legacy", elicitation_callback=None
+) -> AsyncIterator[Session]:
+	"""mode: "legacy" (initialize handshake) or, on the 2.x line, "auto" / "2026-07-28".
+	`elicitation_callback` (2.x): what the client does with a URL input request (an approval page)."""
 	if SDK_MAJOR >= 2:
 		import httpx2
 		from mcp import Client
 		from mcp.client.streamable_http import streamable_http_client
 
 		http = httpx2.AsyncClient(headers=headers, timeout=60)
-		async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+		extra = {"elicitation_callback": elicitation_callback} if elicitation_callback else {}
+		async with (
+			http,
+			Client(streamable_http_client(url, http_client=http), mode=mode, **extra) as client,
+		):
 			yield Session(client, client.protocol_version)
 		return
 	if mode != "legacy":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 import threading
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -32,14 +33,21 @@ def _shadow_store(store: MemoryStore) -> MemoryStore:
 	shadow = copy.copy(store)
 	shadow.docs = copy.deepcopy(store.docs)
 	shadow.idempotency = dict(store.idempotency)
+	shadow.approvals = copy.deepcopy(store.approvals)
+	shadow.notified = list(store.notified)
 	value = next(store.counter)
 	store.counter, shadow.counter = itertools.count(value), itertools.count(value)
 	return shadow
 
 
+_SEALED_STATE_RE = re.compile(rb'"requestState":"[^"]*"')
+
+
 def _wire(response: HttpResponse) -> tuple:
+	"""An answer as compared across the two paths; a sealed requestState differs on every seal (its
+	nonce is random), so only its presence is compared."""
 	headers = sorted((k.lower(), v) for k, v in response.headers.items() if k.lower() != "content-length")
-	return response.status, headers, response.body
+	return response.status, headers, _SEALED_STATE_RE.sub(b'"requestState":"<sealed>"', response.body)
 
 
 class App:
@@ -54,6 +62,8 @@ class App:
 		self.list_cache = None
 		# Who an unauthenticated request is (the conformance suite sends no credentials); None: nobody.
 		self.anonymous_user: str | None = None
+		# The site's requestState secret (data/approvals.state_secret derives it from encryption_key).
+		self.state_secret = b"tier1-site-secret-derived-from-encryption-key"
 
 	def __call__(self, environ, start_response):
 		headers = {
@@ -79,6 +89,7 @@ class App:
 					settings=self.settings,
 					headers=headers,
 					protocol_version=version,
+					state_secret=self.state_secret,
 				)
 				if record:
 					self.states.append(state)

@@ -4,14 +4,19 @@ permissions and permlevels, so the real server code runs end to end without Frap
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fnmatch
 import itertools
 import unicodedata
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from erpnext_mcp.data.backend import STANDARD_FIELDS, DocTypeInfo, FieldInfo
 from erpnext_mcp.exceptions import Conflict, InvalidArguments, NotFound, PermissionDenied, ValidationFailed
+from erpnext_mcp.policy import approvals as approval_rules
+
+APPROVAL_VIEW_FIELDS = frozenset(f.name for f in dataclasses.fields(approval_rules.ApprovalView))
 
 F = FieldInfo
 
@@ -99,6 +104,7 @@ USERS = {
 	"sales@example.com": {"full_name": "Sam Sales", "roles": ["Sales User"]},
 	"manager@example.com": {"full_name": "Mia Manager", "roles": ["Sales User", "Sales Manager"]},
 	"buyer@example.com": {"full_name": "Bo Buyer", "roles": ["Purchase User"]},
+	"approver@example.com": {"full_name": "Ada Approver", "roles": ["System Manager", "Sales User"]},
 }
 
 
@@ -212,6 +218,35 @@ class MemoryStore:
 				)
 		self.counter = itertools.count(100)
 		self.idempotency: dict[tuple[str, str, str], str] = {}
+		# MCP Approval Requests by name (fields as data/approvals.py stores them).
+		self.approvals: dict[str, dict[str, Any]] = {}
+		self.notified: list[tuple[str, str]] = []  # (role, approval name): the bell, in tier 1
+
+	def decide(
+		self, name: str, approver: str, approve: bool, *, note: str | None = None, allow_self: bool = False
+	):
+		"""What the Approve / Reject buttons do (data/approvals.decide), on the memory store."""
+		row = self.approvals[name]
+		refusal = approval_rules.decision_refusal(
+			approval_view(row),
+			approver=approver,
+			approver_roles=set(USERS[approver]["roles"]),
+			approver_role=row["approver_role"],
+			allow_self_approval=allow_self,
+			now=datetime.now(),
+		)
+		if refusal:
+			raise PermissionError(refusal)
+		row.update(
+			status=approval_rules.APPROVED if approve else approval_rules.REJECTED,
+			approver=approver,
+			decided_at=datetime.now(),
+			note=note,
+		)
+
+
+def approval_view(row: dict[str, Any]):
+	return approval_rules.ApprovalView(**{k: v for k, v in row.items() if k in APPROVAL_VIEW_FIELDS})
 
 
 class MemoryBackend:
@@ -504,12 +539,54 @@ class MemoryBackend:
 			return self._strip("Sales Invoice", draft)
 		return self.create_document("Sales Invoice", draft, before_insert=before_insert)
 
+	# ---- approval requests
+	def create_approval(self, **request):
+		name = f"MCP-APR-{next(self.store.counter):05d}"
+		arguments = request.pop("arguments")
+		expiry = request.pop("expiry_minutes")
+		row = {
+			"name": name,
+			"status": approval_rules.PENDING,
+			"requester": self.user,
+			"tool": request["tool"],
+			"operation": request["operation"],
+			"doctype": request["doctype"],
+			"document_name": request["document_name"],
+			"fingerprint": approval_rules.fingerprint(request["tool"], arguments),
+			"expires_at": datetime.now() + timedelta(minutes=expiry),
+			"summary": request["summary"],
+			"url": f"http://tier1.localhost/app/mcp-approval-request/{name}",
+			"arguments": approval_rules.call_arguments(arguments),
+			"approver_role": request["approver_role"],
+			"profile": request["profile"],
+		}
+		self.store.approvals[name] = row
+		self.store.notified.append((row["approver_role"], name))
+		return approval_view(row)
+
+	def get_approval(self, name):
+		row = self.store.approvals.get(name)
+		return approval_view(row) if row else None
+
+	def now(self):
+		return datetime.now()
+
+	def claim_approval(self, name):
+		row = self.store.approvals.get(name)
+		if row is None or approval_view(row).effective_status(datetime.now()) != approval_rules.APPROVED:
+			return False
+		row["status"] = approval_rules.EXECUTED
+		return True
+
 	def begin(self):
 		self._snapshot = copy.deepcopy(self.store.docs)
+		self._approvals_snapshot = copy.deepcopy(self.store.approvals)
 
 	def rollback(self):
 		self.store.docs.clear()
 		self.store.docs.update(copy.deepcopy(self._snapshot))
+		self.store.approvals.clear()
+		self.store.approvals.update(copy.deepcopy(self._approvals_snapshot))
 
 	def log_error(self, title):
 		self.errors.append(title)

@@ -63,7 +63,7 @@ def test_workspace_shows_endpoint_guide_cards_and_chart(page, screenshots, data)
 	goto(page, "mcp")
 	block = page.locator("[data-mcp-url]")  # inside the custom block's shadow root
 	expect(block).to_have_text(page.base + ENDPOINT_PATH)
-	for label in ("Calls Today", "Denials Today", "Active Profiles"):
+	for label in ("Calls Today", "Denials Today", "Active Profiles", "Pending Approvals"):
 		expect(
 			page.locator(".number-card .widget-title, .widget.number-widget-box").filter(has_text=label).first
 		).to_be_visible()
@@ -318,3 +318,28 @@ def test_audit_list_filters_indicators_and_links(page, screenshots, data):
 		page.locator(".inner-group-button[data-label='Open'] .dropdown-item").filter(has_text="User")
 	).to_be_visible()
 	shot(page, screenshots, "audit-record")
+
+
+def test_approve_an_agents_call_in_desk(page, screenshots, data):
+	"""Issue 16: the approval form says the call in plain words, who asked and under which profile;
+	Approve is the only way it changes, and then the agent may run exactly that call once."""
+	name = data["approval"]
+	goto(page, f"mcp-approval-request/{name}")
+	intro = page.locator(".form-message").first
+	expect(intro).to_contain_text("cancel Sales Order")
+	expect(intro).to_contain_text(data["customer"])
+	expect(page.locator(".frappe-control[data-fieldname='requester']").first).to_contain_text(data["user"])
+	expect(page.locator(".frappe-control[data-fieldname='profile']").first).to_contain_text(
+		"Browser Test Approvals"
+	)
+	expect(page.locator(".indicator-pill").filter(has_text="Pending").first).to_be_visible()
+	page.set_viewport_size({"width": 1440, "height": 1100})
+	shot(page, screenshots, "approval-request")
+	page.locator(".page-actions button, .custom-actions button").filter(has_text="Approve").first.click()
+	settle(page)
+	expect(page.locator(".indicator-pill").filter(has_text="Approved").first).to_be_visible()
+	expect(page.locator(".frappe-control[data-fieldname='approver']").first).to_contain_text("Administrator")
+	expect(
+		page.locator(".page-actions button, .custom-actions button").filter(has_text="Approve")
+	).to_have_count(0)
+	shot(page, screenshots, "approval-approved")

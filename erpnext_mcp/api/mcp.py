@@ -188,6 +188,8 @@ def _respond(req: HttpRequest, exchange: dict[str, Any]) -> HttpResponse:
 				max_entries=settings.cache_max_entries,
 			)
 		exchange["backend"] = backend
+		from erpnext_mcp.data.approvals import state_secret
+
 		return CallState(
 			backend=backend,
 			policy=policy,
@@ -195,6 +197,7 @@ def _respond(req: HttpRequest, exchange: dict[str, Any]) -> HttpResponse:
 			headers=req.headers,
 			protocol_version=protocol_version,
 			phases=phases,
+			state_secret=state_secret(),
 		)
 
 	list_cache = None

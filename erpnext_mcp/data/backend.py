@@ -165,6 +165,21 @@ class DataBackend(Protocol):
 		"""The values a new document starts with for the caller (static and user defaults, as Desk's
 		New form has them); only fields the caller may read."""
 
+	def create_approval(self, **request: Any) -> Any:
+		"""A new Pending MCP Approval Request for the caller (policy.approvals.ApprovalView), written in
+		this call's transaction, its approvers notified. Keys: tool, operation, doctype, document_name,
+		arguments, summary, profile, rule, approver_role, expiry_minutes."""
+
+	def get_approval(self, name: str) -> Any:
+		"""The stored request as an ApprovalView, or None; whoever asks (the caller checks requester)."""
+
+	def now(self) -> Any:
+		"""The site's current time, naive, in the timezone the approval's expires_at is in."""
+
+	def claim_approval(self, name: str) -> bool:
+		"""Approved → Executed atomically in this call's transaction; False if it was not Approved (or
+		expired). rollback() undoes it with the call's writes."""
+
 	def begin(self) -> None:
 		"""Mark the start of one tool call's writes."""
 

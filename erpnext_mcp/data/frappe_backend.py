@@ -730,6 +730,25 @@ class FrappeBackend:
 			_insert(doc, {k for k, v in (values or {}).items() if isinstance(v, list)})
 			return self._doc_as_dict(doc)
 
+	# ---------------------------------------------------------------- approval requests
+	def create_approval(self, **request: Any) -> Any:
+		from erpnext_mcp.data import approvals
+
+		return approvals.create(requester=self.user, **request)
+
+	def get_approval(self, name: str) -> Any:
+		from erpnext_mcp.data import approvals
+
+		return approvals.get(name)
+
+	def now(self) -> Any:
+		return frappe.utils.now_datetime()
+
+	def claim_approval(self, name: str) -> bool:
+		from erpnext_mcp.data import approvals
+
+		return approvals.claim(name)
+
 	# ---------------------------------------------------------------- transaction and errors
 	def begin(self) -> None:
 		# A savepoint, not a transaction: a failed call undoes only its own writes, and whatever wrapped

@@ -12,7 +12,13 @@ loads the document as the caller and applies, in this order:
    the agent, whatever the operation → the same "not found", byte for byte;
 5. ERPNext's document-level permission for the operation (e.g. write on a document one may read);
 6. the operation's own conditions (update: the stored document; delete: Delete conditions; submit /
-   cancel: their own, else Update's).
+   cancel: their own, else Update's);
+7. approval (check_approval): a call the profile makes wait for a person stops here with
+   ApprovalRequired, unless it runs under an approval of exactly this call. Create and update have
+   no stored document to open: their writes (server/tools/writes.py, conversions.py) call
+   check_approval on the document as ERPNext saved it (totals computed, so "grand_total > 10000"
+   means what it says), inside the call's savepoint, which server/app.py rolls back when it raises;
+   every path asks this one function.
 
 Steps 1-2 say nothing about any document, so their refusals are no oracle; everything that depends
 on the document comes after the read scope, so a hidden document never leaks through a message.
@@ -31,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from erpnext_mcp.data.backend import DataBackend
-from erpnext_mcp.exceptions import NotFound, PermissionDenied
+from erpnext_mcp.exceptions import ApprovalRequired, NotFound, PermissionDenied
 
 # The ERPNext permission type each profile operation needs.
 ERPNEXT_PTYPE = {
@@ -79,8 +85,27 @@ def locate(backend: DataBackend, policy, doctype: str, name: str, *, lock: bool 
 	return Located("ok", doc)
 
 
+def check_approval(
+	policy, operation: str, doctype: str, name: str | None, doc: dict[str, Any] | None, *, approved: bool
+) -> None:
+	"""Step 7: raises ApprovalRequired when the profile makes this call wait for a person and it does not
+	run under an approval (the protocol layer checked that the approval is of exactly this call)."""
+	if approved:
+		return
+	decision = policy.approval_needed(operation, doctype, doc)
+	if decision is not None:
+		raise ApprovalRequired(decision, operation=operation, doctype=doctype, name=name, document=doc)
+
+
 def open_document(
-	backend: DataBackend, policy, doctype: str, name: str, operation: str, *, lock: bool = False
+	backend: DataBackend,
+	policy,
+	doctype: str,
+	name: str,
+	operation: str,
+	*,
+	lock: bool = False,
+	approved: bool = False,
 ) -> dict[str, Any]:
 	"""The document `name` as the caller may read it, once every layer allows `operation` on it.
 
@@ -103,6 +128,7 @@ def open_document(
 		backend.check_document_permission(doctype, name, ptype)
 	if operation in ("delete", "submit", "cancel"):
 		policy.check_document(operation, doctype, doc).raise_if_denied()
+		check_approval(policy, operation, doctype, name, doc, approved=approved)
 	elif operation == "update":
 		# The stored document now; the merged one right before the save (policy.check_update again).
 		policy.check_update(doctype, doc, doc).raise_if_denied()
@@ -119,4 +145,12 @@ def may_read_result(backend: DataBackend, policy, doctype: str, name: str, doc: 
 	return not filters or backend.in_scope(doctype, name, filters)
 
 
-__all__ = ["ERPNEXT_PTYPE", "Located", "locate", "may_read_result", "not_found", "open_document"]
+__all__ = [
+	"ERPNEXT_PTYPE",
+	"Located",
+	"check_approval",
+	"locate",
+	"may_read_result",
+	"not_found",
+	"open_document",
+]

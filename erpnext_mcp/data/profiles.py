@@ -8,6 +8,7 @@ import frappe
 
 from erpnext_mcp.policy import DOCTYPE_TOOL_KINDS, Condition, Profile, Rule, resolve
 from erpnext_mcp.policy.engine import EffectivePolicy
+from erpnext_mcp.policy.model import DEFAULT_APPROVER_ROLE
 
 OPERATION_FIELDS = {
 	"read": "can_read",
@@ -27,7 +28,11 @@ APPLIES_TO = {
 	"Submit": {"submit"},
 	"Cancel": {"cancel"},
 	"Submit and Cancel": {"submit", "cancel"},
+	# Not a limit: a create / update meeting every such condition waits for a person's approval.
+	"Approval on Create": {"approve create"},
+	"Approval on Update": {"approve update"},
 }
+APPROVAL_FIELDS = {"delete": "approve_delete", "submit": "approve_submit", "cancel": "approve_cancel"}
 
 
 def split_fields(text: str | None) -> list[str]:
@@ -80,10 +85,18 @@ def profile_from_doc(doc, via: str) -> Profile:
 					for k in split_fields(row.get("doctype_tools"))
 					if k.lower() in DOCTYPE_TOOL_KINDS
 				),
+				approval_operations=frozenset(op for op, field in APPROVAL_FIELDS.items() if row.get(field)),
 			)
 		)
 	reports = frozenset(row.report for row in doc.get("reports") or [] if row.report)
-	return Profile(name=doc.name, rules=tuple(rules), priority=doc.priority or 0, via=via, reports=reports)
+	return Profile(
+		name=doc.name,
+		rules=tuple(rules),
+		priority=doc.priority or 0,
+		via=via,
+		reports=reports,
+		approver_role=doc.get("approver_role") or DEFAULT_APPROVER_ROLE,
+	)
 
 
 def profiles_for(user: str) -> list[Profile]:
@@ -182,6 +195,8 @@ APPLIES_TO_LABEL = {
 	frozenset({"submit"}): "Submit",
 	frozenset({"cancel"}): "Cancel",
 	frozenset({"submit", "cancel"}): "Submit and Cancel",
+	frozenset({"approve create"}): "Approval on Create",
+	frozenset({"approve update"}): "Approval on Update",
 }
 
 
@@ -197,6 +212,8 @@ def profile_to_rows(profile: Profile) -> dict[str, list[dict]]:
 		}
 		for op, field in OPERATION_FIELDS.items():
 			row[field] = int(op in rule.operations)
+		for op, field in APPROVAL_FIELDS.items():
+			row[field] = int(op in rule.approval_operations)
 		row["allowed_fields"] = (
 			", ".join(sorted(rule.allowed_fields)) if rule.allowed_fields is not None else ""
 		)

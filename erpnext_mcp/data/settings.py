@@ -52,6 +52,9 @@ def load_settings() -> EndpointSettings:
 		audit_enabled=bool(_int(doc, "audit_enabled", int(d.audit_enabled))),
 		audit_retention_days=_int(doc, "audit_retention_days", d.audit_retention_days)
 		or d.audit_retention_days,
+		approval_expiry_minutes=_int(doc, "approval_expiry_minutes", d.approval_expiry_minutes)
+		or d.approval_expiry_minutes,
+		allow_self_approval=bool(_int(doc, "allow_self_approval", int(d.allow_self_approval))),
 	)
 
 

@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from erpnext_mcp.exceptions import InvalidArguments
-from erpnext_mcp.policy.model import CONDITION_OPERATIONS, CONDITION_OPERATORS, Condition, json_value
+from erpnext_mcp.policy.model import CONDITION_OPERATORS, CONDITION_TARGETS, Condition, json_value
 
 FIELDNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,140}$")
 _NUMERIC_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
@@ -203,11 +203,11 @@ def condition_problem(condition: Condition) -> str | None:
 	if operator not in CONDITION_OPERATORS:
 		return f"unknown operator {operator!r}; use one of: {', '.join(CONDITION_OPERATORS)}"
 	if not condition.applies_to:
-		return "it applies to no operation; tick at least one of " + ", ".join(CONDITION_OPERATIONS)
-	extra = sorted(condition.applies_to - set(CONDITION_OPERATIONS), key=str)
+		return "it applies to no operation; tick at least one of " + ", ".join(CONDITION_TARGETS)
+	extra = sorted(condition.applies_to - set(CONDITION_TARGETS), key=str)
 	if extra:
 		return f"it applies to {', '.join(map(str, extra))}; conditions apply only to " + ", ".join(
-			CONDITION_OPERATIONS
+			CONDITION_TARGETS
 		)
 	if operator in _NO_VALUE:
 		return None
@@ -336,7 +336,7 @@ def condition_as_dict(condition: Condition) -> dict:
 		"field": condition.fieldname,
 		"operator": condition.operator,
 		"value": None if condition.operator in _NO_VALUE else json_value(condition.value),
-		"applies_to": [op for op in CONDITION_OPERATIONS if op in condition.applies_to],
+		"applies_to": [op for op in CONDITION_TARGETS if op in condition.applies_to],
 		"label": condition.label,
 		"problem": condition_problem(condition),
 	}

@@ -37,7 +37,9 @@ from erpnext_mcp.policy.conditions import (
 )
 from erpnext_mcp.policy.model import (
 	ALWAYS_VISIBLE_FIELDS,
+	APPROVAL_OPERATIONS,
 	FIELD_PURPOSES,
+	LAYER_APPROVAL,
 	LAYER_CONDITION,
 	LAYER_FIELD_RULE,
 	LAYER_NO_PROFILE,
@@ -366,6 +368,63 @@ class EffectivePolicy:
 			scope.rule,
 		)
 
+	# ------------------------------------------------------------ approvals
+
+	def approval_needed(self, operation: str, doctype: str, doc: Mapping[str, Any] | None) -> Decision | None:
+		"""Must a person approve this call before it runs? None: no. Otherwise a Decision (allowed
+		False, layer "approval") that names the rule; ask it once every other check has passed.
+
+		delete / submit / cancel: when the rule ticks Approve Delete / Submit / Cancel. create /
+		update: when the rule has "approve create" / "approve update" conditions and the document as it
+		will be saved (create: the new document; update: the document after the update) meets every
+		one of them, e.g. "grand_total > 10000" makes large orders wait and lets small ones through."""
+		_check_operation_name(operation)
+		found = self._rules.get(doctype)
+		if found is None:
+			return None
+		profile, rule = found
+		if operation in APPROVAL_OPERATIONS:
+			if operation not in rule.approval_operations:
+				return None
+			rule_name = f"{doctype}: approve {operation}"
+			why = f'its {doctype} rule ticks "Approve {operation.capitalize()}"'
+		elif operation in ("create", "update"):
+			applying = [c for c in rule.conditions if f"approve {operation}" in c.applies_to]
+			if not applying:
+				return None
+			for condition in applying:
+				if condition_problem(condition) or not evaluate(
+					condition, field_value(doc, condition.fieldname)
+				):
+					return None
+			described = " and ".join(describe_condition(c) for c in applying)
+			rule_name = f"{doctype}: approval condition on {operation}"
+			why = f"the document meets its approval condition(s) for {operation} ({described})"
+		else:
+			return None
+		return Decision(
+			False,
+			f'Profile "{profile.name}" lets the agent {operation} this {doctype} only after a person with the '
+			f'role "{profile.approver_role}" approves: {why} (rule: {rule_name}).',
+			LAYER_APPROVAL,
+			profile.name,
+			rule_name,
+		)
+
+	def has_approvals(self) -> bool:
+		"""Does any rule that decides make some call wait for approval? (get_approval_status is listed
+		only then: every tool in the list costs the model context on every turn.)"""
+		return any(
+			rule.approval_operations
+			or any(c.applies_to & {"approve create", "approve update"} for c in rule.conditions)
+			for _profile, rule in self._rules.values()
+		)
+
+	def approver_role(self, doctype: str) -> str | None:
+		"""The role that approves calls on `doctype` (of the profile whose rule decides), or None."""
+		found = self._rules.get(doctype)
+		return found[0].approver_role if found else None
+
 	def _applying(self, doctype: str, operation: str) -> list[Condition]:
 		"""The conditions that bind `operation` (none without a rule): submit and cancel fall back to
 		update's."""
@@ -495,6 +554,13 @@ class EffectivePolicy:
 			"conditions": [condition_as_dict(c) for c in rule.conditions],
 			"protected": is_protected(doctype),
 			"allow_protected": rule.allow_protected,
+			"approval": sorted(rule.approval_operations)
+			+ [
+				op
+				for op in ("create", "update")
+				if any(f"approve {op}" in c.applies_to for c in rule.conditions)
+			],
+			"approver_role": profile.approver_role,
 		}
 
 

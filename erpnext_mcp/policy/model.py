@@ -24,6 +24,13 @@ DOCTYPE_TOOL_KINDS = {
 # document does not exist for the agent), create (the new document), update (stored and merged),
 # delete (the stored document), submit / cancel (their own, else update's, on the stored document).
 CONDITION_OPERATIONS = OPERATIONS
+# A condition may also say when a create or an update needs a person's approval (issue 16): the call
+# waits for an approver when the document as it will be saved meets every such condition.
+APPROVAL_CONDITION_OPERATIONS = ("approve create", "approve update")
+CONDITION_TARGETS = CONDITION_OPERATIONS + APPROVAL_CONDITION_OPERATIONS
+# The operations a rule can make wait for approval unconditionally (Approve Delete / Submit / Cancel).
+APPROVAL_OPERATIONS = ("delete", "submit", "cancel")
+DEFAULT_APPROVER_ROLE = "System Manager"
 # What a Condition applies to when nothing is said (and what older profiles meant).
 DEFAULT_CONDITION_OPERATIONS = ("read", "create", "update")
 CONDITION_OPERATORS = ("=", "!=", "in", "not in", "<", "<=", ">", ">=", "between", "is set", "is not set")
@@ -39,6 +46,7 @@ LAYER_PROTECTED = "protected DocType"
 LAYER_NO_PROFILE = "no profile"
 LAYER_FIELD_RULE = "field rule"
 LAYER_CONDITION = "condition"
+LAYER_APPROVAL = "approval"
 
 # DocTypes no agent may touch unless a rule deliberately lifts it (Rule.allow_protected). A profile rule
 # that grants one of these is still refused: a "grant everything" profile must not hand an agent the keys.
@@ -201,8 +209,19 @@ class Rule:
 	# Per-DocType tools (list_customer_documents, ...) for this DocType: none unless named, so the tool
 	# list a model pays for on every turn stays small; the generic tools always work.
 	doctype_tools: frozenset[str] = frozenset()
+	# Operations that wait for a person's approval every time (some of APPROVAL_OPERATIONS); create
+	# and update wait when the document meets the rule's "approve create" / "approve update" conditions.
+	approval_operations: frozenset[str] = frozenset()
 
 	def __post_init__(self):
+		approvals = _frozen_names(self.approval_operations, "Rule.approval_operations")
+		unknown_approvals = sorted(approvals - set(APPROVAL_OPERATIONS))
+		if unknown_approvals:
+			raise ValueError(
+				f"Rule for {self.doctype}: approval applies to {unknown_approvals}; expected some of "
+				f"{list(APPROVAL_OPERATIONS)}"
+			)
+		object.__setattr__(self, "approval_operations", approvals)
 		operations = _frozen_names(self.operations, "Rule.operations")
 		unknown = sorted(operations - set(OPERATIONS))
 		if unknown:
@@ -243,6 +262,8 @@ class Profile:
 	via: str = "role"
 	# Reports the agent may run (run_report); none unless named.
 	reports: frozenset[str] = frozenset()
+	# Who may approve what this profile's rules make wait for approval.
+	approver_role: str = DEFAULT_APPROVER_ROLE
 
 	def __post_init__(self):
 		object.__setattr__(self, "reports", _frozen_names(self.reports, f"Profile {self.name}: reports"))
@@ -303,11 +324,16 @@ def json_value(value: Any) -> Any:
 
 __all__ = [
 	"ALWAYS_VISIBLE_FIELDS",
+	"APPROVAL_CONDITION_OPERATIONS",
+	"APPROVAL_OPERATIONS",
 	"CONDITION_OPERATIONS",
 	"CONDITION_OPERATORS",
+	"CONDITION_TARGETS",
+	"DEFAULT_APPROVER_ROLE",
 	"DEFAULT_CONDITION_OPERATIONS",
 	"DOCTYPE_TOOL_KINDS",
 	"FIELD_PURPOSES",
+	"LAYER_APPROVAL",
 	"LAYER_CONDITION",
 	"LAYER_FIELD_RULE",
 	"LAYER_NO_PROFILE",

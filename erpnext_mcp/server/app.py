@@ -11,9 +11,10 @@ import jsonschema
 from erpnext_mcp import __version__
 from erpnext_mcp import audit_record as record
 from erpnext_mcp.data.backend import DocTypeInfo
-from erpnext_mcp.exceptions import ToolError
+from erpnext_mcp.exceptions import ApprovalRequired, ToolError
 from erpnext_mcp.policy import OPERATIONS
-from erpnext_mcp.server import context, sdk, tools
+from erpnext_mcp.policy import approvals as approval_rules
+from erpnext_mcp.server import approvals, context, sdk, tools
 from erpnext_mcp.server.context import MAX_TOOLS_LIMIT, CallState
 
 INSTRUCTIONS = (
@@ -40,6 +41,8 @@ def visible_generic(state: CallState, generic: list[tools.ToolSpec]) -> list[too
 	granted: set[str] = set()
 	for doctype in state.policy.doctypes():
 		granted |= granted_operations(state, doctype)
+	if state.policy.has_approvals():
+		granted.add("approval")
 	return [
 		t
 		for t in generic
@@ -180,23 +183,65 @@ def _text(payload: Any) -> list[dict[str, Any]]:
 	return [{"type": "text", "text": json.dumps(payload, ensure_ascii=False, default=str)}]
 
 
-def run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-	"""One tools/call, answered as a CallToolResult dict; a refusal or failure writes nothing."""
+def run_tool(
+	state: CallState, name: str, arguments: dict[str, Any], *, approval_id: str | None = None
+) -> dict[str, Any]:
+	"""One tools/call, answered as a CallToolResult dict; a refusal or failure writes nothing.
+
+	Approvals (server/approvals.py) are decided here for every tool alike: a call the gate stops with
+	ApprovalRequired becomes a Pending approval request and a "waiting" answer (not an error); a call
+	that names an approval (`approval_id` argument, or the 2026-07-28 requestState) runs only if that
+	approval is of exactly this call, approved, unexpired and unused, and then through the very same
+	handler, gate and checks as any other call."""
 	if state.phases is None:
-		return _run_tool(state, name, arguments)
+		return _run_tool(state, name, arguments, approval_id)
 	with state.phases.measure("tool"):
-		return _run_tool(state, name, arguments)
+		return _run_tool(state, name, arguments, approval_id)
 
 
-def _run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+def _run_tool(
+	state: CallState, name: str, arguments: dict[str, Any], approval_id: str | None
+) -> dict[str, Any]:
 	state.audit["tool"] = name
 	state.backend.begin()
+	spec = None
+	call_arguments = arguments
 	try:
 		spec = _find_tool(state, name)
 		if spec.doctype:
 			state.audit["doctype"] = spec.doctype
 		validate_arguments(spec, arguments)
-		result = spec.handler(state, arguments)
+		if spec.approvable:
+			approval_id = approval_id or approvals.approval_argument(name, arguments)
+			call_arguments = approval_rules.call_arguments(arguments)
+		elif approval_id:
+			raise tools.InvalidArguments(f"{name} never waits for approval, so it takes no approval.")
+		if approval_id:
+			view = approvals.open_for_execution(state, spec.name, call_arguments, approval_id)
+			state.audit["approval_request"] = view.name
+			if view.status == approval_rules.PENDING:
+				state.backend.rollback()
+				state.audit.update(
+					result=record.APPROVAL_REQUESTED, reason=f"still waiting for approval {view.name}"
+				)
+				return _waiting(state, spec.name, view, new=False)
+			state.approval = view
+		result = spec.handler(state, call_arguments)
+	except ApprovalRequired as stop:
+		state.backend.rollback()
+		state.audit.setdefault("doctype", stop.doctype)
+		state.audit.setdefault("operation", stop.operation)
+		if stop.name:
+			state.audit["names"] = [stop.name]
+		view = approvals.request(state, spec.name, call_arguments, stop)
+		state.audit.update(
+			result=record.APPROVAL_REQUESTED,
+			approval_request=view.name,
+			error_kind=stop.kind,
+			layer=stop.layer,
+			rule=stop.rule,
+		)
+		return _waiting(state, spec.name, view, new=True)
 	except ToolError as e:
 		state.backend.rollback()
 		# A document hidden by the read conditions is answered "not found"; the record says why.
@@ -230,6 +275,17 @@ def _run_tool(state: CallState, name: str, arguments: dict[str, Any]) -> dict[st
 	return {"content": _text(json_safe), "structuredContent": json_safe}
 
 
+def _waiting(state: CallState, tool: str, view, *, new: bool) -> dict[str, Any]:
+	"""A call that waits for approval: a normal result (handshake revisions), and what server/sdk.py
+	needs to answer input_required instead (2026-07-28)."""
+	payload = approvals.waiting(state, tool, view, new=new)
+	return {
+		"content": _text(payload),
+		"structuredContent": payload,
+		sdk.INPUT_REQUIRED_KEY: {"approval_id": view.name, "url": view.url, "message": payload["message"]},
+	}
+
+
 def _current_state() -> CallState:
 	state = context.current()
 	state.protocol_version = sdk.negotiated() or state.protocol_version
@@ -242,9 +298,11 @@ def list_tools(state: CallState) -> list[dict[str, Any]]:
 	return [t.as_wire() for t in catalogue(state)]
 
 
-def call_tool(state: CallState, name: str, arguments: dict[str, Any] | None) -> dict[str, Any]:
+def call_tool(
+	state: CallState, name: str, arguments: dict[str, Any] | None, approval_id: str | None = None
+) -> dict[str, Any]:
 	state.audit["method"] = "tools/call"
-	return run_tool(state, name, dict(arguments or {}))
+	return run_tool(state, name, dict(arguments or {}), approval_id=approval_id)
 
 
 def list_tools_result(state: CallState):
@@ -253,15 +311,19 @@ def list_tools_result(state: CallState):
 
 
 def call_tool_result(state: CallState, name: str, arguments: dict[str, Any] | None):
-	return sdk.types.CallToolResult.model_validate(call_tool(state, name, arguments))
+	"""tools/call as the SDK's type, for the handshake revisions (the fast path): a call waiting for
+	approval answers with its "waiting" result, as sdk.build_server's handler does."""
+	result = call_tool(state, name, arguments)
+	result.pop(sdk.INPUT_REQUIRED_KEY, None)
+	return sdk.types.CallToolResult.model_validate(result)
 
 
 async def _list_tools() -> list[dict[str, Any]]:
 	return list_tools(_current_state())
 
 
-async def _call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-	return call_tool(_current_state(), name, arguments)
+async def _call_tool(name: str, arguments: dict[str, Any], approval_id: str | None = None) -> dict[str, Any]:
+	return call_tool(_current_state(), name, arguments, approval_id)
 
 
 _server = None

@@ -40,6 +40,9 @@ class EndpointSettings:
 	# MCP Audit Log (audit.py): one record per request; older ones removed by Log Settings.
 	audit_enabled: bool = True
 	audit_retention_days: int = 90
+	# Approvals (issue 16): how long a request waits, and whether its requester may approve it.
+	approval_expiry_minutes: int = 30
+	allow_self_approval: bool = False
 
 
 @dataclass
@@ -85,6 +88,11 @@ class CallState:
 	# Where the plan's tool name → (DocType, kind) map is kept with the tools/list answer, under the
 	# same key (http.ListCache); None: the plan is computed when a per-DocType tool is called.
 	tool_index: Any = None
+	# The approved request this call runs under (server/app.py sets it after every check), or None.
+	approval: Any = None
+	# 2026-07-28: the secret the requestState is sealed with (derived from the site's encryption_key
+	# by the endpoint, so every worker of the site derives the same); None where the state is not used.
+	state_secret: bytes | None = None
 
 
 _current: ContextVar[CallState | None] = ContextVar("erpnext_mcp_call_state", default=None)

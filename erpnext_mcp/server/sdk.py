@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from importlib.metadata import version as _dist_version
-from typing import Any
+from typing import Any, ClassVar
 
 import mcp.types as types
 from mcp.server.lowlevel import Server
@@ -36,7 +36,12 @@ FAST_PATH = SDK_MAJOR < 2
 PROTOCOL_VERSION_HEADER = "mcp-protocol-version"
 
 ListTools = Callable[[], Awaitable[list[dict[str, Any]]]]
-CallTool = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+# (tool name, arguments, approval id from a 2026-07-28 requestState or None) → a CallToolResult dict;
+# a call that waits for approval carries INPUT_REQUIRED_KEY (see server/approvals.py).
+CallTool = Callable[[str, dict[str, Any], str | None], Awaitable[dict[str, Any]]]
+INPUT_REQUIRED_KEY = "_input_required"
+# Who the sealed requestState is for: another service holding the same key cannot use it.
+STATE_AUDIENCE = "erpnext-mcp"
 
 
 def build_server(
@@ -58,10 +63,14 @@ def build_server(
 		return types.ListToolsResult.model_validate({"tools": await list_tools()})
 
 	async def _call(name: str, arguments: dict[str, Any] | None) -> Any:
-		return types.CallToolResult.model_validate(await call_tool(name, dict(arguments or {})))
+		result = await call_tool(name, dict(arguments or {}), None)
+		# The handshake revisions answer a waiting call with its normal "waiting" result.
+		result.pop(INPUT_REQUIRED_KEY, None)
+		return types.CallToolResult.model_validate(result)
 
 	if SDK_MAJOR >= 2:
 		from mcp.server.caching import CacheHint
+		from mcp.server.request_state import RequestStateBoundary
 
 		async def on_list_tools(ctx, params):
 			_note_version(ctx.protocol_version)
@@ -69,9 +78,11 @@ def build_server(
 
 		async def on_call_tool(ctx, params):
 			_note_version(ctx.protocol_version)
-			return await _call(params.name, params.arguments)
+			if ctx.protocol_version not in STATELESS_VERSIONS:
+				return await _call(params.name, params.arguments)
+			return await _call_modern(call_tool, params)
 
-		return Server(
+		server = Server(
 			name,
 			version=version,
 			instructions=instructions,
@@ -80,6 +91,10 @@ def build_server(
 			on_list_tools=on_list_tools,
 			on_call_tool=on_call_tool,
 		)
+		# 2026-07-28 requestState: sealed and opened by the SDK's own boundary (AES-256-GCM, bound to
+		# the tool, the arguments' digest, the user and an expiry), under the site's key.
+		server.middleware.append(RequestStateBoundary(_SiteStateSecurity(), default_audience=STATE_AUDIENCE))
+		return server
 
 	server = Server(name, version=version, instructions=instructions)
 
@@ -106,6 +121,87 @@ def build_server(
 	server.request_handlers[types.ListToolsRequest] = handle_list_tools
 	server.request_handlers[types.CallToolRequest] = handle_call_tool
 	return server
+
+
+APPROVAL_INPUT = "approval"  # the key of the one input request a waiting call sends (2026-07-28)
+
+
+async def _call_modern(call_tool: CallTool, params) -> Any:
+	"""tools/call at 2026-07-28: a call that waits for approval answers input_required with a URL
+	request for the approval page and the approval id as requestState (sealed on the way out by the
+	boundary); the client's retry brings it back opened, and the call runs under that approval."""
+	approval_id = getattr(params, "request_state", None)
+	responses = getattr(params, "input_responses", None) or {}
+	answer = responses.get(APPROVAL_INPUT)
+	if approval_id and answer is not None and getattr(answer, "action", "accept") != "accept":
+		text = (
+			f"The approval page was {getattr(answer, 'action', 'declined')}d in the client, so this call did not run. "
+			f"Approval request {approval_id} stays as it is until an approver decides or it expires; "
+			"get_approval_status tells where it stands."
+		)
+		return types.CallToolResult.model_validate(
+			{"content": [{"type": "text", "text": text}], "isError": True}
+		)
+	result = await call_tool(params.name, dict(params.arguments or {}), approval_id)
+	waiting = result.pop(INPUT_REQUIRED_KEY, None)
+	if waiting is None:
+		return types.CallToolResult.model_validate(result)
+	return types.InputRequiredResult(
+		input_requests={
+			APPROVAL_INPUT: types.ElicitRequest(
+				params=types.ElicitRequestURLParams(message=waiting["message"], url=waiting["url"])
+			)
+		},
+		request_state=waiting["approval_id"],
+	)
+
+
+class _SiteStateSecurity:
+	"""The SDK's RequestStateSecurity, per request: the key is the site's (CallState.state_secret,
+	derived from its encryption_key, the same in every worker), the principal is the ERPNext user, the
+	lifetime is MCP Settings' approval expiry."""
+
+	audience = None
+
+	def __init__(self):
+		self.codec = _SiteCodec()
+
+	@property
+	def ttl(self) -> float:
+		from erpnext_mcp.server import context
+
+		return float(max(context.current().settings.approval_expiry_minutes, 1) * 60)
+
+	@staticmethod
+	def bind_principal(ctx) -> str | None:
+		from erpnext_mcp.server import context
+
+		return context.current().backend.caller()["user"]
+
+
+class _SiteCodec:
+	"""The SDK's AES-GCM codec under the current site's secret (one codec per secret, cached)."""
+
+	_codecs: ClassVar[dict[bytes, Any]] = {}
+
+	def _codec(self):
+		from mcp.server.request_state import AESGCMRequestStateCodec
+
+		from erpnext_mcp.server import context
+
+		secret = context.current().state_secret
+		if not secret:
+			raise RuntimeError("no requestState secret for this site")
+		codec = self._codecs.get(secret)
+		if codec is None:
+			codec = self._codecs[secret] = AESGCMRequestStateCodec([secret])
+		return codec
+
+	def seal(self, payload: bytes) -> str:
+		return self._codec().seal(payload)
+
+	def unseal(self, token: str) -> bytes:
+		return self._codec().unseal(token)
 
 
 def session_manager(server: Server, *, allowed_origins: list[str], host: str) -> StreamableHTTPSessionManager:

@@ -37,8 +37,29 @@ def prepare() -> None:
 	client = InProcessClient(BROWSER_USER)
 	client.call("get_generic_document", {"doctype": "Customer", "name": customer})
 	client.call("delete_generic_document", {"doctype": "Customer", "name": customer})
+	approval = approval_fixture(customer)
 	frappe.db.commit()
-	print(json.dumps({"user": BROWSER_USER, "role": BROWSER_ROLE, "customer": customer}))
+	print(
+		json.dumps({"user": BROWSER_USER, "role": BROWSER_ROLE, "customer": customer, "approval": approval})
+	)
+
+
+def approval_fixture(customer: str) -> str:
+	"""A pending approval request for the Approve button: BROWSER_USER's agent asks to cancel a
+	submitted Sales Order (a profile of its own role, "Browser Test Approvals", ticks Approve Cancel)."""
+	from erpnext_mcp.tests.test_gate import _order
+	from erpnext_mcp.tests.test_profiles import make_item
+	from erpnext_mcp.tests.utils import ensure_profile, rule
+
+	make_item()
+	ensure_profile(
+		"Browser Test Approvals",
+		roles=[BROWSER_ROLE],
+		rules=[rule("Sales Order", "read,cancel", approve_cancel=1)],
+	)
+	order = _order(customer, submit=True)
+	result = InProcessClient(BROWSER_USER).call("cancel_document", {"doctype": "Sales Order", "name": order})
+	return result["structuredContent"]["approval_id"]
 
 
 def cleanup() -> None:

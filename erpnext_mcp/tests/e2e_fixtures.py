@@ -63,6 +63,7 @@ def prepare() -> None:
 	data.update(oauth_fixtures())
 	data.update(audit_fixtures())
 	data.update(gate_fixtures())
+	data.update(approval_fixtures())
 	frappe.db.commit()
 	print(json.dumps(data))
 
@@ -143,4 +144,32 @@ def gate_fixtures() -> dict:
 		"gate_inside": make_customer("MCP E2E Gate Commercial", customer_group="Commercial"),
 		"gate_outside": make_customer("MCP E2E Gate Government", customer_group="Government"),
 		"gate_outside_2": make_customer("MCP E2E Gate Government 2", customer_group="Government"),
+	}
+
+
+APPROVAL_AGENT = "mcp-approval-e2e@example.com"  # its agent's Sales Order cancels wait for approval
+APPROVAL_APPROVER = "mcp-approver-e2e@example.com"  # System Manager: approves over Frappe's own API
+
+
+def approval_fixtures() -> dict:
+	"""Issue 16 over HTTP: a profile whose Sales Order rule ticks Approve Cancel, fresh submitted orders
+	for each run (a cancel runs once), and the approver's token."""
+	from erpnext_mcp.tests.test_gate import _order
+	from erpnext_mcp.tests.test_profiles import make_item
+
+	ensure_user(APPROVAL_AGENT, ["Sales User"])
+	ensure_user(APPROVAL_APPROVER, ["System Manager"])
+	make_item()
+	ensure_profile(
+		"E2E Approvals",
+		users=[APPROVAL_AGENT],
+		priority=5,
+		rules=[rule("Sales Order", "read,submit,cancel", approve_cancel=1)],
+	)
+	enable_mcp(allow_self_approval=0)
+	customer = make_customer("MCP E2E Approval Customer")
+	return {
+		"approval_agent": api_token(APPROVAL_AGENT),
+		"approval_approver": api_token(APPROVAL_APPROVER),
+		"approval_orders": [_order(customer, submit=True) for _ in range(3)],
 	}

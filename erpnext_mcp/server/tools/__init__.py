@@ -7,6 +7,7 @@
 | `analytics.py` | aggregate_documents, search_link, run_report |
 | `writes.py` | create_generic_document, update_generic_document, delete_generic_document, submit_document, cancel_document |
 | `conversions.py` | make_document (ERPNext's own mappings, from an allow-list) |
+| `approvals.py` | get_approval_status (only for callers whose profile makes some call wait for approval) |
 | `per_doctype.py` | list_/get_/search_/create_/update_/delete_<doctype>_document(s), bound to the handlers above |
 | `schemas.py` | ToolSpec and the shared schema vocabulary |
 | `common.py` | helpers every family uses, the gate for documents addressed by name among them |
@@ -20,22 +21,38 @@ from __future__ import annotations
 
 from erpnext_mcp.exceptions import InvalidArguments
 from erpnext_mcp.server.context import CallState
-from erpnext_mcp.server.tools import analytics, catalogue, conversions, reads, writes
+from erpnext_mcp.server.tools import analytics, approvals, catalogue, conversions, reads, writes
 from erpnext_mcp.server.tools.catalogue import explain_access
-from erpnext_mcp.server.tools.per_doctype import PER_DOCTYPE_OPERATIONS, doctype_tools, slug, tool_name
+from erpnext_mcp.server.tools.per_doctype import PER_DOCTYPE_OPERATIONS, slug, tool_name
+from erpnext_mcp.server.tools.per_doctype import doctype_tools as _doctype_tools
 from erpnext_mcp.server.tools.schemas import ToolSpec
 from erpnext_mcp.server.tools.writes import _check_write_values
 
 
 def generic_tools(state: CallState) -> list[ToolSpec]:
-	"""The generic tools in their fixed order: catalogue, reads, analytics, writes, conversions."""
-	return [
+	"""The generic tools in their fixed order: catalogue, reads, analytics, writes, conversions, approvals."""
+	specs = [
 		*catalogue.specs(state),
 		*reads.specs(state),
 		*analytics.specs(state),
 		*writes.specs(state),
 		*conversions.specs(state),
+		*approvals.specs(state),
 	]
+	return with_approvals(state, specs)
+
+
+def with_approvals(state: CallState, specs: list[ToolSpec]) -> list[ToolSpec]:
+	"""Writes take approval_id only for a caller whose profile can make a call wait for approval."""
+	policy = getattr(state, "policy", None)  # None: counting tools (the profile form), no caller
+	if policy is None or not policy.has_approvals():
+		return specs
+	return [spec.with_approvals() for spec in specs]
+
+
+def doctype_tools(state: CallState, info, names: dict[str, str]) -> list[ToolSpec]:
+	"""The per-DocType tools of one DocType (per_doctype.py), with approval_id where it applies."""
+	return with_approvals(state, _doctype_tools(state, info, names))
 
 
 __all__ = [

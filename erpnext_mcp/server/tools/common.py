@@ -37,7 +37,15 @@ def _open(state: CallState, operation: str, doctype: str, name: str) -> dict[str
 	state.audit.setdefault("doctype", doctype)
 	state.audit.setdefault("operation", operation)
 	state.audit["names"] = [name]
-	return gate.open_document(state.backend, state.policy, doctype, name, operation, lock=operation != "read")
+	return gate.open_document(
+		state.backend,
+		state.policy,
+		doctype,
+		name,
+		operation,
+		lock=operation != "read",
+		approved=state.approval is not None,
+	)
 
 
 def _check_fields(state: CallState, doctype: str, named: dict[str, list[str]]) -> None:

@@ -72,6 +72,7 @@ def make_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	save = bool(args.get("save"))
 	doc = state.backend.make_mapped_document(method, name, values, save=save, before_insert=before_insert)
 	if save:
+		gate.check_approval(state.policy, "create", target, None, doc, approved=state.approval is not None)
 		state.audit["names"] = [name, doc["name"]]
 		return {**_write_result(state, info, doc), "source": {"doctype": source, "name": name}}
 	out: dict[str, Any] = {"doctype": target, "saved": False, "source": {"doctype": source, "name": name}}

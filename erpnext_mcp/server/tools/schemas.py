@@ -4,7 +4,7 @@ result schemas, annotations."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from erpnext_mcp.data.backend import STANDARD_FIELDS
@@ -36,6 +36,14 @@ NEVER_WRITABLE = frozenset(STANDARD_FIELDS) | frozenset(
 )
 
 
+APPROVABLE_OPERATIONS = frozenset({"create", "update", "delete", "submit", "cancel"})
+APPROVAL_ID_ARG = {
+	"type": "string",
+	"maxLength": 140,
+	"description": "Only to retry a call that waited for approval, with the same arguments.",
+}
+
+
 @dataclass(frozen=True)
 class ToolSpec:
 	name: str
@@ -51,6 +59,31 @@ class ToolSpec:
 	# Listed only when this says the caller can use it at all (e.g. run_report: a profile names a
 	# report); None: listed when `operation` is granted on some DocType.
 	usable: Callable[[CallState], bool] | None = None
+
+	@property
+	def approvable(self) -> bool:
+		return self.operation in APPROVABLE_OPERATIONS
+
+	def with_approvals(self) -> ToolSpec:
+		"""This write as a caller whose profile can make calls wait for approval sees it: it takes the
+		approval_id of an approved request, and its answer may be the "waiting" one. Callers without
+		approvals never pay these bytes (server/tools/__init__.py applies it per caller)."""
+		if not self.approvable or "approval_id" in self.input_schema.get("properties", {}):
+			return self
+		schema = {
+			**self.input_schema,
+			"properties": {**self.input_schema["properties"], "approval_id": APPROVAL_ID_ARG},
+		}
+		out = self.output_schema
+		if out is not None and "required" in out:
+			# Either the write's own result, or the answer of a call that waits for approval.
+			out = {k: v for k, v in out.items() if k != "required"}
+			out["properties"] = {**out["properties"], "approval_id": {"type": "string"}}
+			out["anyOf"] = [
+				{"required": self.output_schema["required"]},
+				{"required": ["status", "approval_id"]},
+			]
+		return replace(self, input_schema=schema, output_schema=out)
 
 	def as_wire(self) -> dict[str, Any]:
 		out = {

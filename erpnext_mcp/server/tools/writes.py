@@ -105,6 +105,9 @@ def create_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 	doc = state.backend.create_document(
 		doctype, args["values"], before_insert=before_insert, idempotency_key=args.get("idempotency_key")
 	)
+	# On the document as ERPNext saved it (totals computed); a call that must wait is undone with the
+	# call's savepoint (server/app.py), so nothing of it remains.
+	gate.check_approval(state.policy, "create", doctype, None, doc, approved=state.approval is not None)
 	state.audit["names"] = [doc["name"]]
 	return _write_result(state, info, doc)
 
@@ -160,6 +163,7 @@ def update_document(state: CallState, args: dict[str, Any]) -> dict[str, Any]:
 		before_save=before_save,
 		expected_modified=args.get("expected_modified"),
 	)
+	gate.check_approval(state.policy, "update", doctype, name, doc, approved=state.approval is not None)
 	return _write_result(state, info, doc)
 
 

@@ -326,6 +326,8 @@ Object.assign(erpnext_mcp.profile, {
 						"Submit",
 						"Cancel",
 						"Submit and Cancel",
+						"Approval on Create",
+						"Approval on Update",
 					],
 					default: (row && row.applies_to) || "Create and Update",
 					reqd: 1,
@@ -336,7 +338,7 @@ Object.assign(erpnext_mcp.profile, {
 					fieldname: "help",
 					fieldtype: "HTML",
 					options: `<p class="text-muted small">${__(
-						"Read: the read scope. Outside it a document does not exist for the agent, whatever the operation (list, get, update, delete, submit, cancel). Create: the new document must satisfy it. Update: the stored and the updated document must. Delete: the stored document must. Submit / Cancel: the stored document must; without conditions of their own they use the Update conditions. Comparisons work on numbers and dates; text compares without case or surrounding spaces."
+						"Read: the read scope. Outside it a document does not exist for the agent, whatever the operation (list, get, update, delete, submit, cancel). Create: the new document must satisfy it. Update: the stored and the updated document must. Delete: the stored document must. Submit / Cancel: the stored document must; without conditions of their own they use the Update conditions. Approval on Create / Update: not a limit but a trigger: a create or update whose document meets every such condition waits for a person's approval. Comparisons work on numbers and dates; text compares without case or surrounding spaces."
 					)}</p>`,
 				},
 			],

@@ -23,7 +23,7 @@ frappe.query_reports["MCP Audit Summary"] = {
 			fieldname: "result",
 			label: __("Result"),
 			fieldtype: "Select",
-			options: ["", "Allowed", "Denied", "Error", "Rate Limited"],
+			options: ["", "Allowed", "Denied", "Error", "Rate Limited", "Approval Requested", "Approved", "Rejected"],
 		},
 	],
 	onload(report) {

@@ -1,7 +1,9 @@
 # Copyright (c) 2026, erpnext_mcp contributors
 # For license information, please see license.txt
-"""MCP calls per day for an auditor: calls, allowed, denied, errors, rate limited, users, duration,
-filtered by date, user, DocType and result; with a chart of calls and denials per day."""
+"""MCP calls per day for an auditor: calls, allowed, denied, errors, rate limited, calls that asked for
+approval, approvals and rejections, users, duration, filtered by date, user, DocType and result; with
+a chart of calls and denials per day. A decision in Desk (Approved / Rejected) is a record of its own,
+not an MCP call, so it is counted in its column and not among the calls."""
 
 import frappe
 from frappe import _
@@ -13,7 +15,11 @@ RESULT_COLUMNS = (
 	("Denied", "denied"),
 	("Error", "errors"),
 	("Rate Limited", "rate_limited"),
+	("Approval Requested", "approvals_requested"),
+	("Approved", "approved"),
+	("Rejected", "rejected"),
 )
+DECISIONS = ("Approved", "Rejected")
 SERIES = (("calls", "Calls"), ("denied", "Denied"), ("rate_limited", "Rate Limited"), ("errors", "Errors"))
 
 
@@ -43,7 +49,9 @@ def summarize(from_date, to_date, filters) -> list[dict]:
 	)
 	rows = frappe.db.sql(
 		f"""
-		select date(`timestamp`) as `day`, sum(`request_count`) as `calls`, {result_sums},
+		select date(`timestamp`) as `day`,
+			sum(case when `result` in ('Approved', 'Rejected') then 0 else `request_count` end) as `calls`,
+			{result_sums},
 			count(distinct `user`) as `users`, avg(`duration_ms`) as `avg_duration_ms`
 		from `tabMCP Audit Log`
 		where {" and ".join(conditions)}
@@ -65,6 +73,9 @@ def summarize(from_date, to_date, filters) -> list[dict]:
 				"denied": int(r.get("denied") or 0),
 				"errors": int(r.get("errors") or 0),
 				"rate_limited": int(r.get("rate_limited") or 0),
+				"approvals_requested": int(r.get("approvals_requested") or 0),
+				"approved": int(r.get("approved") or 0),
+				"rejected": int(r.get("rejected") or 0),
 				"users": int(r.get("users") or 0),
 				"avg_duration_ms": round(float(r.get("avg_duration_ms") or 0), 1),
 			}
@@ -83,6 +94,9 @@ def columns() -> list[dict]:
 		col("denied", _("Denied")),
 		col("errors", _("Errors")),
 		col("rate_limited", _("Rate Limited")),
+		col("approvals_requested", _("Asked for Approval"), width=140),
+		col("approved", _("Approved")),
+		col("rejected", _("Rejected")),
 		col("users", _("Users")),
 		col("avg_duration_ms", _("Avg Duration (ms)"), "Float", 140),
 	]
@@ -101,7 +115,10 @@ def chart(rows: list[dict]) -> dict:
 
 
 def report_summary(rows: list[dict]) -> list[dict]:
-	total = {key: sum(r[key] for r in rows) for key, _label in SERIES}
+	total = {
+		key: sum(r[key] for r in rows)
+		for key in ("calls", "denied", "rate_limited", "errors", "approved", "rejected")
+	}
 	return [
 		{"value": total["calls"], "label": _("Calls"), "datatype": "Int", "indicator": "Blue"},
 		{"value": total["denied"], "label": _("Denied"), "datatype": "Int", "indicator": "Red"},
@@ -112,4 +129,6 @@ def report_summary(rows: list[dict]) -> list[dict]:
 			"indicator": "Purple",
 		},
 		{"value": total["errors"], "label": _("Errors"), "datatype": "Int", "indicator": "Orange"},
+		{"value": total["approved"], "label": _("Approved"), "datatype": "Int", "indicator": "Green"},
+		{"value": total["rejected"], "label": _("Rejected"), "datatype": "Int", "indicator": "Red"},
 	]
