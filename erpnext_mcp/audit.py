@@ -304,6 +304,7 @@ COLUMNS = frozenset(
 		"http_status",
 		"duration_ms",
 		"served_from_cache",
+		"approval_request",
 	}
 )
 

@@ -193,6 +193,14 @@ class TestApprovals(IntegrationTestCase):
 		self.assertEqual(frappe.db.get_value(DOCTYPE, other, "status"), "Expired")
 		self.assertEqual(frappe.db.get_value(DOCTYPE, name, "status"), "Expired")
 
+	def test_the_scheduler_expires_a_request_whose_profile_was_deleted(self):
+		name = self.ask()["approval_id"]
+		frappe.db.set_value(DOCTYPE, name, "expires_at", now_datetime() - timedelta(minutes=1))
+		frappe.delete_doc("MCP Permission Profile", "approvals", ignore_permissions=True, force=True)
+		# The request now links a profile that is gone: a save would fail link validation.
+		self.assertGreaterEqual(approvals.expire_overdue(), 1)
+		self.assertEqual(frappe.db.get_value(DOCTYPE, name, "status"), "Expired")
+
 	# ---------------------------------------------------------------- who may decide
 
 	def test_self_approval_is_refused_by_default_and_allowed_by_the_setting(self):
