@@ -4,9 +4,12 @@ pickers, conditions with Frappe's filter widgets, validation, Test this Profile)
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 from desk import control, expect, goto, pick_awesomplete, save, settle, shot
 
@@ -343,3 +346,35 @@ def test_approve_an_agents_call_in_desk(page, screenshots, data):
 		page.locator(".page-actions button, .custom-actions button").filter(has_text="Approve")
 	).to_have_count(0)
 	shot(page, screenshots, "approval-approved")
+	# The agent retries over HTTP with each SDK line's real client: the first runs the approved cancel
+	# once, as the requester; the second finds it already executed.
+	args = {"doctype": "Sales Order", "name": data["order"], "approval_id": name}
+	done = agent_call(page.base, data["agent"], "sdk1", "cancel_document", args)
+	assert not done["isError"] and done["structuredContent"]["docstatus"] == 2, done
+	twice = agent_call(page.base, data["agent"], "sdk2", "cancel_document", args)
+	assert twice["isError"] and "already executed" in twice["text"], twice
+
+
+def agent_call(base_url: str, authorization: str, line: str, tool: str, arguments: dict) -> dict:
+	"""tests_browser/agent_call.py run by the Python of dev/.state/venv-<line> (tier 1 made both)."""
+	state = Path(
+		os.environ.get("ERPNEXT_MCP_STATE") or Path(__file__).resolve().parents[1] / "dev" / ".state"
+	)
+	python = state / f"venv-{line}" / "bin" / "python"
+	assert python.exists(), f"no {python}: ./dev/test makes it in tier 1"
+	out = subprocess.run(
+		[
+			str(python),
+			str(Path(__file__).with_name("agent_call.py")),
+			f"{base_url}/api/method/erpnext_mcp.api.mcp.handle",
+			authorization,
+			tool,
+			json.dumps(arguments),
+		],
+		capture_output=True,
+		text=True,
+		timeout=120,
+	)
+	lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+	assert out.returncode == 0 and lines, out.stdout + out.stderr
+	return json.loads(lines[-1])

@@ -37,14 +37,26 @@ def prepare() -> None:
 	client = InProcessClient(BROWSER_USER)
 	client.call("get_generic_document", {"doctype": "Customer", "name": customer})
 	client.call("delete_generic_document", {"doctype": "Customer", "name": customer})
-	approval = approval_fixture(customer)
+	approval, order = approval_fixture(customer)
+	from erpnext_mcp.tests.e2e_fixtures import api_token
+
+	agent = api_token(BROWSER_USER)  # the agent retries over HTTP once the browser approved
 	frappe.db.commit()
 	print(
-		json.dumps({"user": BROWSER_USER, "role": BROWSER_ROLE, "customer": customer, "approval": approval})
+		json.dumps(
+			{
+				"user": BROWSER_USER,
+				"role": BROWSER_ROLE,
+				"customer": customer,
+				"approval": approval,
+				"order": order,
+				"agent": agent,
+			}
+		)
 	)
 
 
-def approval_fixture(customer: str) -> str:
+def approval_fixture(customer: str) -> tuple[str, str]:
 	"""A pending approval request for the Approve button: BROWSER_USER's agent asks to cancel a
 	submitted Sales Order (a profile of its own role, "Browser Test Approvals", ticks Approve Cancel)."""
 	from erpnext_mcp.tests.test_gate import _order
@@ -59,7 +71,7 @@ def approval_fixture(customer: str) -> str:
 	)
 	order = _order(customer, submit=True)
 	result = InProcessClient(BROWSER_USER).call("cancel_document", {"doctype": "Sales Order", "name": order})
-	return result["structuredContent"]["approval_id"]
+	return result["structuredContent"]["approval_id"], order
 
 
 def cleanup() -> None:
