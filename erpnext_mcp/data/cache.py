@@ -274,6 +274,12 @@ def bump(doctypes: Iterable[str], everything: bool = False) -> None:
 		prelude.epoch, prelude.profiles, prelude.policy = epoch, None, None
 
 
+def after_migrate() -> None:
+	"""A migration may change schemas and permissions without doc events (a patch's direct edits):
+	every cached read and process-local description starts again under a new epoch."""
+	bump((), everything=True)
+
+
 def linked_doctypes(doc) -> set[str]:
 	"""DocTypes the document (and its child rows) links to: Link targets and Dynamic Link values."""
 	out: set[str] = set()
