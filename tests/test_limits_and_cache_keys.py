@@ -107,7 +107,6 @@ KEY_ARGS = {
 	"doctype": "Customer",
 	"operation": "get",
 	"args": {"name": "C-1"},
-	"version": "v1",
 	"epoch": "e1",
 }
 
@@ -165,12 +164,20 @@ def test_different_field_rules_or_profiles_mean_different_fingerprints(other):
 		{"doctype": "Supplier"},
 		{"operation": "list"},
 		{"args": {"name": "C-2"}},
-		{"version": "v2"},
 		{"epoch": "e2"},
 	],
 )
 def test_every_part_of_the_key_separates_entries(change):
 	assert cache_key.entry_key(**KEY_ARGS) != cache_key.entry_key(**{**KEY_ARGS, **change})
+
+
+def test_an_entry_is_served_only_under_the_version_it_was_stored_under():
+	sealed = cache_key.seal_entry("v1", b'{"a":"x\\ny"}')
+	assert cache_key.open_entry("v1", sealed) == b'{"a":"x\\ny"}'
+	assert cache_key.open_entry("v2", sealed) is None  # the DocType was written since
+	assert cache_key.open_entry("v", sealed) is None  # a prefix of the token is not the token
+	assert cache_key.open_entry("v1", None) is None
+	assert cache_key.open_entry("v1", b"v1") is None  # not a sealed entry
 
 
 def test_argument_order_and_role_order_do_not_matter():

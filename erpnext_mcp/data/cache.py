@@ -7,7 +7,8 @@ call (profile checks, field cutting, the audit record), only the database read i
 (`describe`) stays per request in FrappeBackend. Errors are never cached.
 
 Keys (cache_key.py): user, roles, a fingerprint of the effective policy, DocType, operation,
-normalized arguments, the DocType's version token and the site's permission epoch.
+normalized arguments and the site's permission epoch. The DocType's version token is sealed into the
+value: a read fetches token and entry in one round trip and uses the entry only if they agree.
 
 Invalidation: `on_write` runs for every document event of every DocType (hooks.py doc_events "*")
 and gives the DocType a new random version token, once immediately (so later reads in the same
@@ -144,7 +145,7 @@ class CachedBackend:
 	def served_from_cache(self) -> bool:
 		return self.hits > 0
 
-	def _key(self, doctype: str, operation: str, args: dict[str, Any], version: str, epoch: str) -> str:
+	def _key(self, doctype: str, operation: str, args: dict[str, Any], epoch: str) -> str:
 		if self._fingerprint is None:
 			self._fingerprint = keys.policy_fingerprint(self.policy)
 			self._roles = list(frappe.get_roles(self.user))
@@ -155,7 +156,6 @@ class CachedBackend:
 			doctype=doctype,
 			operation=operation,
 			args=args,
-			version=version,
 			epoch=epoch,
 		)
 
@@ -163,20 +163,28 @@ class CachedBackend:
 		if not isinstance(doctype, str) or doctype in self._dirty:
 			return load()
 		try:
-			version, epoch = tokens(doctype)
-			key = frappe.cache.make_key(self._key(doctype, operation, args, version, epoch))
-			raw = frappe.cache.get(key)
+			# One round trip: the DocType's version token (created if missing) and the entry.
+			epoch = permission_epoch()
+			key = frappe.cache.make_key(self._key(doctype, operation, args, epoch))
+			version_key = frappe.cache.make_key(keys.version_key(doctype))
+			pipe = frappe.cache.pipeline()
+			pipe.set(version_key, _token(), nx=True)
+			pipe.get(version_key)
+			pipe.get(key)
+			_, version, raw = pipe.execute()
+			version = version.decode()
+			data = keys.open_entry(version, raw)
 		except Exception:
 			_logger().warning("read cache unavailable; reading from the database", exc_info=True)
 			return load()
-		if raw is not None:
+		if data is not None:
 			self.hits += 1
-			return json.loads(raw)
+			return json.loads(data)
 		self.misses += 1
 		store = self._fresh_snapshot()
 		result = load()
 		if store:
-			self._store(key, result)
+			self._store(key, version, result)
 		return result
 
 	def _fresh_snapshot(self) -> bool:
@@ -194,11 +202,12 @@ class CachedBackend:
 			self._fresh = True
 		return self._fresh
 
-	def _store(self, key: bytes, result: Any) -> None:
+	def _store(self, key: bytes, version: str, result: Any) -> None:
 		try:
 			data = json.dumps(result, separators=(",", ":"), default=str).encode()
 			if len(data) > self.max_bytes:
 				return
+			data = keys.seal_entry(version, data)
 			now = time.time()
 			index = frappe.cache.make_key(keys.INDEX_KEY)
 			pipe = frappe.cache.pipeline()
@@ -272,6 +281,12 @@ def bump(doctypes: Iterable[str], everything: bool = False) -> None:
 	if everything and prelude is not None:
 		# the rest of this request reads the new epoch (and rebuilds its profiles under it)
 		prelude.epoch, prelude.profiles, prelude.policy = epoch, None, None
+
+
+def after_migrate() -> None:
+	"""A migration may change schemas and permissions without doc events (a patch's direct edits):
+	every cached read and process-local description starts again under a new epoch."""
+	bump((), everything=True)
 
 
 def linked_doctypes(doc) -> set[str]:

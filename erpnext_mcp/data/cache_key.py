@@ -99,9 +99,11 @@ def entry_key(
 	doctype: str,
 	operation: str,
 	args: Mapping[str, Any],
-	version: str,
 	epoch: str,
 ) -> str:
+	"""The entry's key. The DocType's version token is not part of it but sealed into the value
+	(seal_entry), so the entry and the token are read in one round trip, and a new version overwrites
+	the old entry in place instead of leaving it to expire."""
 	payload = {
 		"user": user,
 		"roles": sorted(set(roles)),
@@ -109,11 +111,26 @@ def entry_key(
 		"doctype": doctype,
 		"operation": operation,
 		"args": _canonical(args),
-		"version": version,
 		"epoch": epoch,
 	}
 	digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 	return f"{PREFIX}:e:{digest}"
+
+
+def seal_entry(version: str, data: bytes) -> bytes:
+	"""The stored value: the version token the data was read under, then the data."""
+	return version.encode() + b"\n" + data
+
+
+def open_entry(version: str, raw: bytes | None) -> bytes | None:
+	"""The data of a stored value read under `version`, or None when it was stored under another one
+	(the DocType was written since) or is not a sealed entry."""
+	if raw is None:
+		return None
+	stored, sep, data = raw.partition(b"\n")
+	if not sep or stored != version.encode():
+		return None
+	return data
 
 
 def version_key(doctype: str) -> str:

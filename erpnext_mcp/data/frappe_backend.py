@@ -254,38 +254,47 @@ class FrappeBackend:
 			raise NotFound(
 				f'DocType "{doctype}" does not exist. Call list_doctypes to see the DocTypes you may use.'
 			)
-		try:
-			meta = frappe.get_meta(doctype)
-		except frappe.DoesNotExistError:
-			raise NotFound(
-				f'DocType "{doctype}" does not exist. Call list_doctypes to see the DocTypes you may use.'
-			)
-		finally:
-			frappe.local.message_log = []
 		roles = tuple(sorted(frappe.get_roles(self.user)))
 		if self._epoch is None:
 			from erpnext_mcp.data.cache import permission_epoch
 
 			self._epoch = permission_epoch()
 		# Built once per process for each (DocType, roles, permissions, schema) and reused: the
-		# permission epoch changes with DocPerms, roles and users, `modified` with the schema.
+		# permission epoch changes with DocPerms, roles and users. The schema's token is Frappe's
+		# metadata_version, renewed whenever a DocType's cached meta is cleared (every schema,
+		# customization and permission change does, and a patch's direct edit is followed by one):
+		# so v15 need not unpickle the meta from Redis on every request. Without it, `modified`.
+		from erpnext_mcp.data import request
+
+		prelude = request.current(self.user)
+		version = prelude.metadata_version if prelude is not None else None
+		meta = None
+		if version is None:
+			meta = self._meta(doctype)
+			schema: Any = str(meta.modified)
+		else:
+			schema = ("metadata_version", version)
 		base_key = (
 			frappe.local.site,
 			doctype,
 			parenttype,
 			roles,
 			self._epoch,
-			str(meta.modified),
+			schema,
 			self.user == "Administrator",
 		)
-		info = self._info(base_key, meta, doctype, parenttype, False, False)
+
+		def load_meta():
+			return meta if meta is not None else self._meta(doctype)
+
+		info = self._info(base_key, load_meta, doctype, parenttype, False, False)
 		if info.share_can_widen:
 			# Documents shared with the user open level 0 as Frappe's get_permitted_fieldnames does;
 			# asked only when the roles leave level 0 closed (otherwise a share changes nothing).
 			shared = bool(frappe.share.get_shared(doctype, self.user, ["read"], limit=1))
 			shared_write = shared and bool(frappe.share.get_shared(doctype, self.user, ["write"], limit=1))
 			if shared:
-				info = self._info(base_key, meta, doctype, parenttype, shared, shared_write)
+				info = self._info(base_key, load_meta, doctype, parenttype, shared, shared_write)
 		self._meta_cache[key] = info
 		if not info.children_ready:
 			for f in info.fields:
@@ -294,11 +303,24 @@ class FrappeBackend:
 			info.children_ready = True
 		return info
 
-	def _info(self, base_key: tuple, meta, doctype, parenttype, shared: bool, shared_write: bool):
+	@staticmethod
+	def _meta(doctype: str):
+		try:
+			return frappe.get_meta(doctype)
+		except frappe.DoesNotExistError:
+			raise NotFound(
+				f'DocType "{doctype}" does not exist. Call list_doctypes to see the DocTypes you may use.'
+			)
+		finally:
+			frappe.local.message_log = []
+
+	def _info(self, base_key: tuple, load_meta, doctype, parenttype, shared: bool, shared_write: bool):
 		key = (*base_key, shared, shared_write)
 		info = _DESCRIBED.get(key)
 		if info is None:
-			info = self._build_info(meta, doctype, parenttype, shared=shared, shared_write=shared_write)
+			info = self._build_info(
+				load_meta(), doctype, parenttype, shared=shared, shared_write=shared_write
+			)
 			if len(_DESCRIBED) > 2000:
 				_DESCRIBED.clear()
 			_DESCRIBED[key] = info

@@ -20,6 +20,7 @@ from erpnext_mcp.data import cache_key as keys
 
 _LOCAL = "erpnext_mcp_prelude"
 PROFILES_TTL = 600
+METADATA_VERSION_KEY = "metadata_version"  # frappe.reset_metadata_version()
 
 
 @dataclass
@@ -32,6 +33,9 @@ class Prelude:
 	counted: list[tuple[str, int, int]] | None = (
 		None  # (key, seconds, count) per window, this request included
 	)
+	# Frappe's metadata_version as stored (renewed whenever a DocType's cached meta is cleared): the
+	# schema token of data/frappe_backend.describe; None when Redis has none.
+	metadata_version: bytes | None = None
 
 
 def profiles_key(user: str) -> str:
@@ -56,12 +60,13 @@ def begin(user: str, *, count: bool, keep: bool = True) -> Prelude:
 	pipe.set(epoch_key, secrets_token(), nx=True)
 	pipe.get(epoch_key)
 	pipe.get(frappe.cache.make_key(profiles_key(user)))
+	pipe.get(frappe.cache.make_key(METADATA_VERSION_KEY))
 	for key, seconds in windows:
 		pipe.incr(key)
 		pipe.expire(key, seconds + 5)
 	out = pipe.execute()
 	epoch = out[1].decode()
-	prelude = Prelude(user=user, epoch=epoch)
+	prelude = Prelude(user=user, epoch=epoch, metadata_version=out[3])
 	if out[2] is not None:
 		try:
 			stored_epoch, profiles, profile_limits, policy = pickle.loads(out[2])
@@ -70,7 +75,7 @@ def begin(user: str, *, count: bool, keep: bool = True) -> Prelude:
 		if stored_epoch == epoch:
 			prelude.profiles, prelude.profile_limits, prelude.policy = profiles, profile_limits, policy
 	if windows:
-		counts = out[3::2]
+		counts = out[4::2]
 		prelude.counted = [(key, seconds, int(c)) for (key, seconds), c in zip(windows, counts, strict=True)]
 	if keep:
 		setattr(frappe.local, _LOCAL, prelude)

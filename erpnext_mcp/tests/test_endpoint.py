@@ -158,6 +158,31 @@ class TestEndpoint(IntegrationTestCase):
 		)
 		self.assertIn("permission level", error_text(refused))
 
+	def test_a_field_moved_to_a_closed_permlevel_is_gone_from_the_next_request(self):
+		"""As a patch edits a DocField directly and then clears the DocType's cached meta: no doc event
+		renews the permission epoch, and the DocType's `modified` stays; Frappe's metadata_version is
+		what tells the next request that the schema changed."""
+		client = InProcessClient(SALES_USER)
+
+		def fields() -> set[str]:
+			described = client.call("describe_doctype", {"doctype": "Customer"})["structuredContent"]
+			return {f["fieldname"] for f in described["fields"]}
+
+		self.assertIn("website", fields())
+		fields()  # the description is now kept by this process
+		filters = {"parent": "Customer", "fieldname": "website"}
+		level = frappe.db.get_value("DocField", filters, "permlevel")
+		frappe.db.set_value("DocField", filters, "permlevel", 7, update_modified=False)
+		frappe.clear_cache(doctype="Customer")
+		try:
+			self.assertNotIn("website", fields())
+			refused = client.call("list_generic_documents", {"doctype": "Customer", "fields": ["website"]})
+			self.assertIn("permission level", error_text(refused))
+		finally:
+			frappe.db.set_value("DocField", filters, "permlevel", level, update_modified=False)
+			frappe.clear_cache(doctype="Customer")
+		self.assertIn("website", fields())
+
 	def test_guest_gets_401_with_www_authenticate(self):
 		response = InProcessClient("Guest").post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
 		self.assertEqual(response.status, 401)
