@@ -10,16 +10,14 @@ ERPNEXT_MCP_ADMIN_PASSWORD  the Administrator's password (default "admin")
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
-from desk import wait_for_desk
+from desk import run_json, wait_for_desk
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM_ARGS = [
@@ -59,7 +57,7 @@ def data() -> dict:
 	"""Test user, role and customer (erpnext_mcp.tests.browser_fixtures.prepare, run on the site)."""
 	bench = _env("ERPNEXT_MCP_BENCH")
 	site = _env("ERPNEXT_MCP_SITE", "mcp.localhost")
-	out = subprocess.run(
+	return run_json(
 		[
 			os.path.join(bench, "env", "bin", "python"),
 			"-m",
@@ -71,13 +69,8 @@ def data() -> dict:
 			"erpnext_mcp.tests.browser_fixtures.prepare",
 		],
 		cwd=os.path.join(bench, "sites"),
-		capture_output=True,
-		text=True,
 		timeout=300,
 	)
-	lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-	assert out.returncode == 0 and lines, out.stdout + out.stderr
-	return json.loads(lines[-1])
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -57,3 +59,11 @@ def pick_awesomplete(page: Page, input_locator, text: str, option: str | None = 
 def save(page: Page) -> None:
 	page.keyboard.press("Control+s")
 	settle(page)
+
+
+def run_json(command: list[str], *, timeout: int, cwd: str | None = None) -> dict:
+	"""Run a helper process and return the last line of its output that is a JSON object."""
+	out = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+	lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+	assert out.returncode == 0 and lines, out.stdout + out.stderr
+	return json.loads(lines[-1])

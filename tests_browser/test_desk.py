@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import time
 import uuid
 from pathlib import Path
 
-from desk import control, expect, goto, pick_awesomplete, save, settle, shot
+from desk import control, expect, goto, pick_awesomplete, run_json, save, settle, shot
 
 ENDPOINT_PATH = "/api/method/erpnext_mcp.api.mcp.handle"
 
@@ -362,7 +361,7 @@ def agent_call(base_url: str, authorization: str, line: str, tool: str, argument
 	)
 	python = state / f"venv-{line}" / "bin" / "python"
 	assert python.exists(), f"no {python}: ./dev/test makes it in tier 1"
-	out = subprocess.run(
+	return run_json(
 		[
 			str(python),
 			str(Path(__file__).with_name("agent_call.py")),
@@ -371,10 +370,5 @@ def agent_call(base_url: str, authorization: str, line: str, tool: str, argument
 			tool,
 			json.dumps(arguments),
 		],
-		capture_output=True,
-		text=True,
 		timeout=120,
 	)
-	lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-	assert out.returncode == 0 and lines, out.stdout + out.stderr
-	return json.loads(lines[-1])
