@@ -67,6 +67,10 @@ def approval_fixture(customer: str) -> tuple[str, str]:
 	ensure_profile(
 		"Browser Test Approvals",
 		roles=[BROWSER_ROLE],
+		# Above the profiles the other browser tests make for the same role (the profile editor's has
+		# priority 10 and a Sales Order rule): this Sales Order rule is the one that applies when the
+		# agent retries over HTTP after Approve.
+		priority=100,
 		rules=[rule("Sales Order", "read,cancel", approve_cancel=1)],
 	)
 	order = _order(customer, submit=True)
