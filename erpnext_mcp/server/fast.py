@@ -10,14 +10,18 @@ The answer is built and serialized the way the SDK builds it (`InitializeResult`
 initialization options, `EmptyResult`, our two handlers, `ErrorData` for a protocol error), so tier 1
 compares both paths byte for byte (tests/harness.py).
 
-SDK line: the 1.x transport (beside Frappe v15) is matched exactly. The 2.x line routes requests
-through its own dispatcher and answers the 2026-07-28 revision itself; there every request stays on
-the SDK's path (`sdk.FAST_PATH`).
+SDK line: on 1.x (beside Frappe v15) the dispatch above is ours, on the SDK's types. On 2.x (beside
+v16) the request goes through the SDK's own single-exchange driver (`sdk.serve_one_request`: the
+runner with its validation, middleware and result sieve) on a loop kept per thread, and is serialized
+as its JSON-RPC dispatcher and transport write it; a request in the 2026-07-28 envelope (an
+MCP-Protocol-Version the handshake does not know) always goes to the SDK's transport.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -63,11 +67,17 @@ def _transport_accepts(headers: dict[str, str], allowed_origins: tuple[str, ...]
 	origin = headers.get("origin")
 	if origin and origin not in allowed_origins:
 		return False
-	accept = [media.strip() for media in headers.get("accept", "").split(",")]
-	if not any(m.startswith(CONTENT_TYPE_JSON) for m in accept):
-		return False
-	if not any(m.startswith(CONTENT_TYPE_SSE) for m in accept):
-		return False
+	if sdk.ACCEPT_NEEDS_SSE:
+		accept = [media.strip() for media in headers.get("accept", "").split(",")]
+		if not any(m.startswith(CONTENT_TYPE_JSON) for m in accept):
+			return False
+		if not any(m.startswith(CONTENT_TYPE_SSE) for m in accept):
+			return False
+	else:
+		# 2.x: JSON alone, wildcards included (the transport's check_accept_headers).
+		accept = [m.strip().split(";")[0].strip().lower() for m in headers.get("accept", "").split(",")]
+		if not any(m in (CONTENT_TYPE_JSON, "application/*", "*/*") for m in accept):
+			return False
 	parts = [part.strip() for part in content_type.split(";")[0].split(",")]
 	return CONTENT_TYPE_JSON in parts
 
@@ -80,6 +90,8 @@ def request_of(
 		return None
 	if not _transport_accepts(headers, allowed_origins):
 		return None
+	if sdk.SDK_MAJOR >= 2:
+		return _request_of_2x(headers, message)
 	try:
 		root = types.JSONRPCMessage.model_validate(message).root
 	except ValidationError:
@@ -97,6 +109,56 @@ def request_of(
 	except ValidationError:
 		return None
 	return root.id, typed.root
+
+
+class _Request2x:
+	"""SDK 2.x: what the transport hands its dispatcher (method, raw params) and the revision the
+	stateless transport seeds the connection with."""
+
+	__slots__ = ("method", "params", "version")
+
+	def __init__(self, method: str, params: Any, version: str):
+		self.method, self.params, self.version = method, params, version
+
+
+def _request_of_2x(headers: dict[str, str], message: dict) -> tuple[Any, _Request2x] | None:
+	version = headers.get(sdk.PROTOCOL_VERSION_HEADER)
+	if version is not None and version not in sdk.HANDSHAKE_VERSIONS:
+		return None  # the 2026-07-28 envelope, or a revision to refuse: the SDK's transport decides
+	from mcp_types.jsonrpc import jsonrpc_message_adapter
+
+	try:
+		root = jsonrpc_message_adapter.validate_python(message, by_name=False)
+	except ValidationError:
+		return None
+	if not isinstance(root, types.JSONRPCRequest):
+		return None
+	return root.id, _Request2x(root.method, root.params, version or sdk.DEFAULT_HTTP_VERSION)
+
+
+_loops = threading.local()
+
+
+def _run(coroutine) -> Any:
+	"""Run a coroutine to completion on this thread's own event loop (made once per thread, not per
+	request: the transport's per-request loop, streams and task groups are what this path saves)."""
+	loop = getattr(_loops, "loop", None)
+	if loop is None or loop.is_closed():
+		loop = _loops.loop = asyncio.new_event_loop()
+	return loop.run_until_complete(coroutine)
+
+
+def _dispatch_2x(
+	state: CallState, request_id: Any, request: _Request2x
+) -> tuple[Any, types.ErrorData | None]:
+	answer = _run(
+		sdk.serve_one_request(app.get_server(), request_id, request.method, request.params, request.version)
+	)
+	if isinstance(answer, types.ErrorData):
+		return None, answer
+	if request.method == "initialize":
+		state.audit["negotiated_version"] = answer.get("protocolVersion")
+	return answer, None
 
 
 def _initialize(request: types.InitializeRequest) -> types.InitializeResult:
@@ -121,8 +183,10 @@ def _init_options():
 	return _options
 
 
-def dispatch(state: CallState, request: Any) -> tuple[Any, types.ErrorData | None]:
+def dispatch(state: CallState, request_id: Any, request: Any) -> tuple[Any, types.ErrorData | None]:
 	"""(result, None) or (None, error): what the SDK's session and lowlevel server would answer."""
+	if isinstance(request, _Request2x):
+		return _dispatch_2x(state, request_id, request)
 	try:
 		if isinstance(request, types.InitializeRequest):
 			result = _initialize(request)
@@ -144,6 +208,13 @@ def dispatch(state: CallState, request: Any) -> tuple[Any, types.ErrorData | Non
 
 def serialize(request_id: Any, result: Any, error: types.ErrorData | None) -> bytes:
 	"""The JSON-RPC answer exactly as the SDK's session and transport write it."""
+	if sdk.SDK_MAJOR >= 2:
+		# The 2.x dispatcher writes the runner's result dict as is; the transport dumps exclude_unset.
+		if error is not None:
+			message = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
+		else:
+			message = types.JSONRPCResponse(jsonrpc="2.0", id=request_id, result=result)
+		return message.model_dump_json(by_alias=True, exclude_unset=True).encode()
 	if error is not None:
 		message = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
 	else:

@@ -296,7 +296,7 @@ def serve(
 	try:
 		if fast_request is not None:
 			request_id, typed = fast_request
-			result, error = fast.dispatch(state, typed)
+			result, error = fast.dispatch(state, request_id, typed)
 			if cache_key is not None and error is None:
 				list_cache.put(cache_key, _result_json(result))
 			return HttpResponse(
@@ -306,7 +306,7 @@ def serve(
 	finally:
 		context.deactivate(token)
 	if cache_key is not None and resp.status == 200:
-		# Off the fast path (SDK 2.x, or ERPNEXT_MCP_FAST_PATH=0) the SDK's answer is the only source.
+		# Off the fast path (ERPNEXT_MCP_FAST_PATH=0) the SDK's answer is the only source.
 		try:
 			result = json.loads(resp.body).get("result")
 		except (ValueError, AttributeError):

@@ -30,9 +30,13 @@ HANDSHAKE_VERSIONS: tuple[str, ...] = tuple(HANDSHAKE_PROTOCOL_VERSIONS)
 STATELESS_VERSIONS: tuple[str, ...] = tuple(MODERN_PROTOCOL_VERSIONS)
 # What a request without MCP-Protocol-Version speaks, per the Streamable HTTP spec.
 DEFAULT_HTTP_VERSION = "2025-03-26"
-# server/fast.py answers plain requests without the transport where it matches this line's transport
-# exactly: the 1.x line. The 2.x line routes through its own dispatcher (and the 2026-07-28 envelope).
-FAST_PATH = SDK_MAJOR < 2
+# server/fast.py answers plain handshake-era requests without the transport, on both lines: on 1.x
+# with its own dispatch on the SDK's types, on 2.x through the SDK's single-exchange driver (serve_one).
+# The 2026-07-28 envelope always goes to the SDK's transport.
+FAST_PATH = True
+# The 1.x transport in JSON-response mode still asks Accept for both JSON and SSE; 2.x asks JSON only
+# (and honours wildcards).
+ACCEPT_NEEDS_SSE = SDK_MAJOR < 2
 PROTOCOL_VERSION_HEADER = "mcp-protocol-version"
 
 ListTools = Callable[[], Awaitable[list[dict[str, Any]]]]
@@ -202,6 +206,63 @@ class _SiteCodec:
 
 	def unseal(self, token: str) -> bytes:
 		return self._codec().unseal(token)
+
+
+class _JsonResponseDispatchContext:
+	"""The SDK's DispatchContext for one request answered as plain JSON on a stateless POST, as the 2.x
+	stateless transport builds it: no back channel for server requests (NoBackChannelError), and
+	notifications have no wire in JSON-response mode, so they are dropped."""
+
+	message_metadata = None
+
+	def __init__(self, request_id: Any):
+		import anyio
+		from mcp.shared.transport_context import TransportContext
+
+		self.transport = TransportContext(kind="streamable-http", can_send_request=False)
+		self.request_id = request_id
+		self.cancel_requested = anyio.Event()
+
+	@property
+	def can_send_request(self) -> bool:
+		return False
+
+	async def notify(self, method, params, opts=None) -> None:
+		return None
+
+	async def send_raw_request(self, method, params, opts=None):
+		from mcp.shared.exceptions import NoBackChannelError
+
+		raise NoBackChannelError(method)
+
+	async def progress(self, progress, total=None, message=None) -> None:
+		return None
+
+
+async def serve_one_request(server: Server, request_id: Any, method: str, params: Any, version: str) -> Any:
+	"""SDK 2.x: one handshake-era request through the SDK's own single-exchange driver (the runner,
+	its validation, middleware and result sieve, as the stateless transport runs them), without the
+	transport's streams and task groups. Returns the result dict, or the ErrorData the SDK's JSON-RPC
+	dispatcher would write for what the handler chain raised."""
+	from mcp.server.connection import Connection
+	from mcp.server.runner import serve_one
+	from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
+
+	connection = Connection.from_envelope(version, None, None)
+	try:
+		async with server.lifespan(server) as lifespan_state:
+			return await serve_one(
+				server,
+				_JsonResponseDispatchContext(request_id),
+				method,
+				params,
+				connection=connection,
+				lifespan_state=lifespan_state,
+			)
+	except Exception as e:
+		error = handler_exception_to_error_data(e)
+		# The dispatcher's own catch-all for anything else (code 0, pinned by the SDK for v1 compat).
+		return error if error is not None else types.ErrorData(code=0, message=str(e))
 
 
 def session_manager(server: Server, *, allowed_origins: list[str], host: str) -> StreamableHTTPSessionManager:
