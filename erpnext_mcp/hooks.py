@@ -22,6 +22,9 @@ after_request = ["erpnext_mcp.api.mcp.after_request", "erpnext_mcp.api.oauth.aft
 # DocTypes, the /.well-known/ discovery documents (Frappe v15 routes them to the website), MCP tokens
 # confined to the MCP endpoint, and codes/tokens bound to the resource they were issued for.
 after_install = ["erpnext_mcp.data.oauth.setup_custom_fields"]
+# `bench run-tests --app erpnext_mcp` runs only this app's before_tests: on a fresh site, whose setup
+# wizard never ran, it completes the setup as ERPNext's own test runs do.
+before_tests = "erpnext_mcp.tests.utils.before_tests"
 after_migrate = ["erpnext_mcp.data.oauth.setup_custom_fields", "erpnext_mcp.data.cache.after_migrate"]
 page_renderer = ["erpnext_mcp.api.oauth.WellKnownRenderer"]
 # Frappe v16 answers /.well-known/oauth-* and the 401 challenge itself and publishes its own provider;

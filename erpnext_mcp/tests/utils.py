@@ -25,6 +25,17 @@ TEST_USERS = {
 }
 
 
+def before_tests() -> None:
+	"""The tests need what ERPNext's setup wizard creates (a Company, the root Customer Group and
+	Territory, the UOM "Nos"). On a site where it never ran, run ERPNext's own test setup, which
+	completes it with test data; a site that has a Company is left alone."""
+	if frappe.db.a_row_exists("Company"):
+		return
+	from erpnext.setup.utils import before_tests as complete_erpnext_setup
+
+	complete_erpnext_setup()
+
+
 def ensure_user(email: str, roles: list[str]) -> str:
 	if not frappe.db.exists("User", email):
 		user = frappe.get_doc(
