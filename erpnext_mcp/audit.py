@@ -10,6 +10,11 @@ Where a record goes, by who answered the request:
   Frappe has committed or rolled back, `after_request` writes it again (and commits) when that mark
   is missing: the request's transaction was rolled back or its commit failed. No SELECT asks. Safe
   methods (GET), whose transaction Frappe always rolls back, are written only there.
+  An exchange that wrote nothing (ping, tools/list, a read, a refusal: no INSERT, UPDATE or DELETE
+  in the request's transaction) has nothing to commit its record with: its record is written in
+  Frappe's `after_response` (once the answer is sent, before Frappe closes the request), in a
+  transaction of its own. Its client does not wait for that commit; a write's record still commits
+  with the write, or not at all.
 - Frappe answered before the endpoint ran (bad credentials → 401, unparsable JSON, ...):
   `after_request` builds the record from the request and response and writes and commits it itself.
 - A write that fails is never silently lost: the record is queued in Redis (and logged, with an
@@ -86,6 +91,9 @@ def record_exchange(record: dict[str, Any], *, audit_enabled: bool = True, defer
 			entry["state"] = "summarized"
 		elif defer:
 			entry["state"] = "deferred"
+		elif (after_response := _after_response_queue()) is not None:
+			entry["state"] = "after_response"
+			after_response.add(lambda: _write_after_response(entry))
 		else:
 			entry["name"] = _insert(record, commit=False)
 			entry["state"] = "inserted" if entry["name"] else "queued"
@@ -95,6 +103,28 @@ def record_exchange(record: dict[str, Any], *, audit_enabled: bool = True, defer
 	except Exception:
 		_logger().error("MCP audit: record_exchange failed", exc_info=True)
 	return entry["name"]
+
+
+def _after_response_queue():
+	"""Frappe's `after_response` callbacks of this request when it wrote nothing so far; else None.
+	Outside an HTTP request (tests, stdio, the console) there is none: the record goes in the caller's
+	transaction."""
+	request = getattr(frappe.local, "request", None)
+	queue = getattr(request, "after_response", None)
+	if queue is None or not callable(getattr(queue, "add", None)):
+		return None
+	if getattr(frappe.db, "transaction_writes", 1):
+		return None
+	return queue
+
+
+def _write_after_response(entry: dict[str, Any]) -> None:
+	"""After the answer was sent: write the record and commit. Never raises: a callback that raised
+	would keep Frappe from running the ones after it (its own cleanup among them)."""
+	try:
+		entry["name"] = _insert(entry["record"], commit=True)
+	except Exception:
+		_logger().error("MCP audit: writing a record after the response failed", exc_info=True)
 
 
 def before_request() -> None:

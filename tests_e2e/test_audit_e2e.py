@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import uuid
 
 import httpx
@@ -31,7 +32,18 @@ def new_ip() -> str:
 	return f"198.51.{random.randrange(100, 114)}.{random.randrange(1, 255)}"
 
 
-def audit_records(site, marker: str) -> list[dict]:
+def audit_records(site, marker: str, expect: int = 0) -> list[dict]:
+	"""The records of this test's requests, as an auditor reads them. A request that wrote nothing is
+	recorded just after its answer was sent (Frappe's after_response): wait up to 5 s for `expect`."""
+	deadline = time.monotonic() + 5
+	while True:
+		rows = _audit_records(site, marker)
+		if len(rows) >= expect or time.monotonic() > deadline:
+			return rows
+		time.sleep(0.05)
+
+
+def _audit_records(site, marker: str) -> list[dict]:
 	base = site["url"].split("/api/method/")[0]
 	r = httpx.get(
 		f"{base}/api/resource/MCP Audit Log",
@@ -87,7 +99,7 @@ def test_refused_and_malformed_requests_are_on_record_with_the_real_client_ip(si
 		),
 	]
 	assert [r.status_code for r in sent] == [401, 401, 400, 400, 405]
-	rows = audit_records(site, marker)
+	rows = audit_records(site, marker, expect=5)
 	assert len(rows) == 5, rows
 	by_ip = {row["remote_ip"]: row for row in rows}
 	assert set(by_ip) == set(ips)  # X-Forwarded-For's first hop, as Frappe reads it
@@ -133,7 +145,7 @@ def test_an_agent_session_is_on_record_and_a_repeated_read_comes_from_the_cache(
 	for _ in range(3):  # another suite writing Customers meanwhile may end an entry: a few tries
 		answers.append(httpx.post(site["url"], headers=h, json=get).json())
 		answers.append(httpx.post(site["url"], headers=h, json=get).json())
-		rows = audit_records(site, marker)
+		rows = audit_records(site, marker, expect=1 + len(answers))
 		if any(r["served_from_cache"] for r in rows):
 			break
 	assert all("result" in a and not a["result"].get("isError") for a in answers), answers
@@ -180,7 +192,7 @@ def test_the_request_over_the_limit_gets_429_with_retry_after_and_others_carry_o
 		site["url"], headers=headers(site, marker, Authorization=site["sales"]), json=rpc("ping")
 	)
 	assert other.status_code == 200
-	rows = audit_records(site, marker)
+	rows = audit_records(site, marker, expect=len(statuses) + 1)
 	limited = [r for r in rows if r["user"] == "mcp-limited@example.com"]
 	assert [r["result"] for r in limited].count("Rate Limited") == statuses.count(429)
 	assert all(r["http_status"] == 429 for r in limited if r["result"] == "Rate Limited")

@@ -241,6 +241,39 @@ class TestAudit(IntegrationTestCase):
 		self.assertEqual(len(records(client.marker)), 1)
 		commit.assert_not_called()
 
+	def test_an_exchange_that_wrote_nothing_is_recorded_after_its_answer_a_write_with_it(self):
+		"""A read has no transaction to commit its record with: it is written in Frappe's
+		after_response, once the answer is sent, with a commit of its own. A write's record goes into
+		the write's transaction, so the two commit together or not at all."""
+		from frappe.utils import CallbackManager
+
+		client = MarkedClient(SALES_MANAGER)
+		request, _ = fake_exchange(b"{}", 200)
+		request.after_response = CallbackManager()
+		previous = getattr(frappe.local, "request", None)
+		frappe.local.request = request
+		self.addCleanup(setattr, frappe.local, "request", previous)
+		get = {"doctype": "Customer", "name": self.customer}
+		with mock.patch.object(frappe.db, "transaction_writes", 0):
+			answer = client.call("get_generic_document", get)
+		self.assertFalse(answer.get("isError"), answer)
+		self.assertEqual(records(client.marker), [])  # not yet: the answer is on its way
+		with no_commit() as commit:
+			request.after_response.run()
+		rows = records(client.marker)
+		self.assertEqual([(r.tool, r.result) for r in rows], [("get_generic_document", "Allowed")])
+		commit.assert_called_once()
+		values = {"customer_name": "MCP Audit After Response", "customer_type": "Company"}
+		with mock.patch.object(frappe.db, "transaction_writes", 0):
+			created = client.call("create_generic_document", {"doctype": "Customer", "values": values})
+		self.assertFalse(created.get("isError"), created)
+		rows = records(client.marker)
+		self.assertEqual([r.tool for r in rows], ["get_generic_document", "create_generic_document"])
+		with no_commit() as commit:
+			request.after_response.run()  # nothing was left for it
+		commit.assert_not_called()
+		self.assertEqual(len(records(client.marker)), 2)
+
 	def test_the_writer_knows_every_field_of_the_audit_log(self):
 		"""The record is written with one INSERT of these columns: they are exactly the DocType's fields."""
 		meta = frappe.get_meta(audit.DOCTYPE)
