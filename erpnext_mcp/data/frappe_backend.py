@@ -193,7 +193,8 @@ def _aggregate_column(doctype: str, function: str, fieldname: str | None, alias:
 
 
 def _json_safe(value: Any) -> Any:
-	return frappe.parse_json(frappe.as_json(value))
+	# Frappe's own JSON rules (dates, decimals, ...); no indent, so the C encoder does the work.
+	return frappe.parse_json(frappe.as_json(value, indent=None, separators=(",", ":")))
 
 
 class FrappeBackend:

@@ -270,9 +270,12 @@ def _run_tool(
 			"isError": True,
 		}
 	state.audit.setdefault("result", "Allowed")
-	json_safe = json.loads(json.dumps(result, default=str))
+	# One encoding serves both copies: the text block is exactly what _text() would write of the
+	# decoded value (a JSON round trip changes no text), and structuredContent is that value.
+	text = json.dumps(result, ensure_ascii=False, default=str)
+	json_safe = json.loads(text)
 	state.audit["returned"] = record.returned_fieldnames(json_safe)
-	return {"content": _text(json_safe), "structuredContent": json_safe}
+	return {"content": [{"type": "text", "text": text}], "structuredContent": json_safe}
 
 
 def _waiting(state: CallState, tool: str, view, *, new: bool) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from functools import lru_cache
 from importlib.metadata import version as _dist_version
 from typing import Any, ClassVar
 
@@ -334,8 +335,12 @@ def unknown_request_method(method: object) -> bool:
 	parameters") where JSON-RPC wants -32601. The 2.x line answers it correctly itself."""
 	if SDK_MAJOR >= 2 or not isinstance(method, str):
 		return False
+	return method not in _known_request_methods()
+
+
+@lru_cache(maxsize=1)
+def _known_request_methods() -> frozenset[str]:
 	import typing
 
 	union = types.ClientRequest.model_fields["root"].annotation
-	known = {typing.get_args(m.model_fields["method"].annotation)[0] for m in typing.get_args(union)}
-	return method not in known
+	return frozenset(typing.get_args(m.model_fields["method"].annotation)[0] for m in typing.get_args(union))
