@@ -23,7 +23,7 @@ UPDATE = os.environ.get("ERPNEXT_MCP_UPDATE_TOOLSNAPS") == "1"
 GENERIC_BUDGET = 20_500
 
 
-def wire_tools() -> list[dict]:
+def snapshot_state() -> CallState:
 	everything = frozenset(OPERATIONS)
 	profile = Profile(
 		"snapshots",
@@ -41,7 +41,11 @@ def wire_tools() -> list[dict]:
 		headers={},
 		protocol_version="2025-06-18",
 	)
-	return [t.as_wire() for t in catalogue(state)]
+	return state
+
+
+def wire_tools() -> list[dict]:
+	return [t.as_wire() for t in catalogue(snapshot_state())]
 
 
 def canonical(tool: dict) -> str:
@@ -80,3 +84,19 @@ def test_the_generic_tools_fit_their_budget():
 	size = sum(len(json.dumps(t, separators=(",", ":"))) for t in generic)
 	assert len(generic) == 17
 	assert size <= GENERIC_BUDGET, f"generic tools are {size} bytes, over {GENERIC_BUDGET}"
+
+
+def test_a_tools_call_finds_each_generic_tool_exactly_as_the_list_builds_it():
+	"""tools/call builds only the named tool's family (tools.generic_tool); it must be the very tool
+	tools/list describes, and a name that is not a generic tool is not found."""
+	from erpnext_mcp.server import tools
+
+	state = snapshot_state()
+	listed = tools.generic_tools(state)
+	assert len(listed) >= 17
+	for spec in listed:
+		found = tools.generic_tool(state, spec.name)
+		assert found is not None and found.as_wire() == spec.as_wire(), spec.name
+		assert (found.handler.__qualname__, found.operation) == (spec.handler.__qualname__, spec.operation)
+	assert tools.generic_tool(state, "list_customer_documents") is None
+	assert tools.generic_tool(state, "drop_database") is None

@@ -25,10 +25,6 @@ INSTRUCTIONS = (
 )
 
 
-def _generic_by_name(state: CallState) -> dict[str, tools.ToolSpec]:
-	return {t.name: t for t in tools.generic_tools(state)}
-
-
 def granted_operations(state: CallState, doctype: str) -> set[str]:
 	return {op for op in OPERATIONS if state.policy.check_operation(op, doctype).allowed}
 
@@ -110,9 +106,8 @@ def catalogue(state: CallState) -> list[tools.ToolSpec]:
 
 
 def _find_tool(state: CallState, name: str) -> tools.ToolSpec:
-	generic = _generic_by_name(state)
-	if name in generic:
-		spec = generic[name]
+	spec = tools.generic_tool(state, name)
+	if spec is not None:
 		if name != "test_connection" and not state.policy.has_profiles():
 			raise ToolError(
 				f"{name} is not available: no MCP permission profile applies to you. Ask an administrator "

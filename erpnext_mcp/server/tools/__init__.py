@@ -42,6 +42,24 @@ def generic_tools(state: CallState) -> list[ToolSpec]:
 	return with_approvals(state, specs)
 
 
+_FAMILIES = (catalogue, reads, analytics, writes, conversions, approvals)
+_FAMILY_OF: dict[str, object] = {}  # generic tool name → its family (names never depend on the caller)
+
+
+def generic_tool(state: CallState, name: str) -> ToolSpec | None:
+	"""One generic tool by name, as generic_tools() would give it: a tools/call builds only the specs
+	of that tool's family, not all of them."""
+	if not _FAMILY_OF:
+		for family in _FAMILIES:
+			for spec in family.specs(state):
+				_FAMILY_OF[spec.name] = family
+	family = _FAMILY_OF.get(name)
+	if family is None:
+		return None
+	found = [spec for spec in family.specs(state) if spec.name == name]
+	return with_approvals(state, found)[0] if found else None
+
+
 def with_approvals(state: CallState, specs: list[ToolSpec]) -> list[ToolSpec]:
 	"""Writes take approval_id only for a caller whose profile can make a call wait for approval."""
 	policy = getattr(state, "policy", None)  # None: counting tools (the profile form), no caller
@@ -62,6 +80,7 @@ __all__ = [
 	"_check_write_values",
 	"doctype_tools",
 	"explain_access",
+	"generic_tool",
 	"generic_tools",
 	"slug",
 	"tool_name",

@@ -104,7 +104,7 @@ LEAN_FIELDS = {
 	"type": "array",
 	"items": {"type": "string"},
 	"maxItems": 100,
-	"description": "Fieldnames (describe_doctype lists them); default: the list columns.",
+	"description": "Fieldnames (see describe_doctype); default: the list columns.",
 }
 LEAN_ORDER_BY = {
 	"description": 'e.g. {"field": "modified", "direction": "desc"}, or a list of up to 3.',
@@ -153,7 +153,7 @@ def doctype_tools(state: CallState, info: DocTypeInfo, names: dict[str, str]) ->
 			spec = ToolSpec(
 				name,
 				f"List {label}",
-				f"List {label} documents (fields, filters, sort, paging). Same as list_generic_documents for {label}.",
+				f"List {label} documents: list_generic_documents for {label}.",
 				_obj(
 					{
 						"fields": LEAN_FIELDS,

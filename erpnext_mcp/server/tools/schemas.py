@@ -171,7 +171,7 @@ DOCTYPE_ARG = {
 	"type": "string",
 	"minLength": 1,
 	"maxLength": 140,
-	"description": 'DocType name exactly as ERPNext spells it, e.g. "Customer" or "Sales Invoice".',
+	"description": 'DocType name as ERPNext spells it, e.g. "Sales Invoice".',
 }
 NAME_ARG = {"type": "string", "minLength": 1, "maxLength": 140, "description": "The document's name (ID)."}
 INCLUDE_EMPTY_ARG = {
@@ -198,8 +198,7 @@ def _field_list(enum: list[str] | None = None) -> dict[str, Any]:
 		"type": "array",
 		"items": items,
 		"maxItems": 100,
-		"description": 'Fieldnames to return; omit for the default columns. "name" is always included. '
-		"The same fieldnames may be used in filters and order_by.",
+		"description": "Fieldnames to return (the default columns if omitted; name always comes back).",
 	}
 
 
@@ -235,7 +234,7 @@ def _order_by_arg(enum: list[str] | None = None) -> dict[str, Any]:
 		fieldname["enum"] = enum
 	key = _obj({"field": fieldname, "direction": {"type": "string", "enum": ["asc", "desc"]}}, ["field"])
 	return {
-		"description": 'Sort order: {"field": "modified", "direction": "desc"} or a list of up to 3 of those.',
+		"description": 'e.g. {"field": "modified", "direction": "desc"}, or a list of up to 3.',
 		"anyOf": [key, {"type": "array", "items": key, "minItems": 1, "maxItems": 3}],
 	}
 
