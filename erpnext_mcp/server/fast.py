@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import mcp.types as types
+import pydantic_core
 from pydantic import ValidationError
 
 from erpnext_mcp.server import app, sdk
@@ -207,20 +208,22 @@ def dispatch(state: CallState, request_id: Any, request: Any) -> tuple[Any, type
 
 
 def serialize(request_id: Any, result: Any, error: types.ErrorData | None) -> bytes:
-	"""The JSON-RPC answer exactly as the SDK's session and transport write it."""
-	if sdk.SDK_MAJOR >= 2:
-		# The 2.x dispatcher writes the runner's result dict as is; the transport dumps exclude_unset.
-		if error is not None:
-			message = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
-		else:
-			message = types.JSONRPCResponse(jsonrpc="2.0", id=request_id, result=result)
-		return message.model_dump_json(by_alias=True, exclude_unset=True).encode()
+	"""The JSON-RPC answer exactly as the SDK's session and transport write it (tier 1 compares the
+	bytes). A success is written directly: `result` is the only member the SDK's envelope models
+	could shape, and a dict is dumped by them exactly as pydantic_core.to_json dumps it."""
 	if error is not None:
 		message = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
-	else:
-		message = types.JSONRPCResponse(
-			jsonrpc="2.0",
-			id=request_id,
-			result=result.model_dump(by_alias=True, mode="json", exclude_none=True),
-		)
-	return types.JSONRPCMessage(message).model_dump_json(by_alias=True, exclude_none=True).encode()
+		if sdk.SDK_MAJOR >= 2:
+			# The 2.x dispatcher writes the error as is; the transport dumps exclude_unset.
+			return message.model_dump_json(by_alias=True, exclude_unset=True).encode()
+		return types.JSONRPCMessage(message).model_dump_json(by_alias=True, exclude_none=True).encode()
+	if sdk.SDK_MAJOR < 2:
+		# The 1.x session sends the result model dumped to a dict (by alias, JSON mode, no None fields).
+		result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+	return (
+		b'{"jsonrpc":"2.0","id":'
+		+ pydantic_core.to_json(request_id)
+		+ b',"result":'
+		+ pydantic_core.to_json(result)
+		+ b"}"
+	)
