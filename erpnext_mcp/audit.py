@@ -86,7 +86,9 @@ def record_exchange(record: dict[str, Any], *, audit_enabled: bool = True, defer
 	try:
 		if not audit_enabled:
 			return None
-		record.setdefault("timestamp", now_datetime())
+		# UTC now, in the site's time zone when written (_system_time): reading the time zone would
+		# load System Settings before the answer, which Frappe otherwise does after it.
+		record.setdefault("timestamp", datetime.now(timezone.utc))
 		if not _admit(record):
 			entry["state"] = "summarized"
 		elif defer:
@@ -289,6 +291,7 @@ def _insert(record: dict[str, Any], *, commit: bool) -> str | None:
 			"idx": 0,
 			**{k: v for k, v in record.items() if k in COLUMNS},
 		}
+		row["timestamp"] = _system_time(row.get("timestamp")) or now
 		for fieldname in NUMBERS:
 			if row.get(fieldname) is None:
 				row[fieldname] = 0  # as Frappe stores an empty Int, Float or Check
@@ -339,7 +342,15 @@ COLUMNS = frozenset(
 )
 
 
+def _system_time(value: Any) -> Any:
+	"""A timestamp as the database keeps it: naive, in the site's time zone (as `creation`)."""
+	if isinstance(value, datetime) and value.tzinfo is not None:
+		return convert_utc_to_system_timezone(value).replace(tzinfo=None)
+	return value
+
+
 def _queue(record: dict[str, Any]) -> None:
+	record = {**record, "timestamp": _system_time(record.get("timestamp"))}
 	text = json.dumps(record, default=str)
 	try:
 		frappe.cache.rpush(PENDING_KEY, text)

@@ -263,6 +263,8 @@ class TestAudit(IntegrationTestCase):
 		rows = records(client.marker)
 		self.assertEqual([(r.tool, r.result) for r in rows], [("get_generic_document", "Allowed")])
 		commit.assert_called_once()
+		# Taken in UTC before the answer, written in the site's time zone, as `creation` is.
+		self.assertLess(abs((rows[0].timestamp - now_datetime()).total_seconds()), 120)
 		values = {"customer_name": "MCP Audit After Response", "customer_type": "Company"}
 		with mock.patch.object(frappe.db, "transaction_writes", 0):
 			created = client.call("create_generic_document", {"doctype": "Customer", "values": values})
