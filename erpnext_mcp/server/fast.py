@@ -93,23 +93,34 @@ def request_of(
 		return None
 	if sdk.SDK_MAJOR >= 2:
 		return _request_of_2x(headers, message)
-	try:
-		root = types.JSONRPCMessage.model_validate(message).root
-	except ValidationError:
+	if not _is_jsonrpc_request(message):
 		return None
-	if not isinstance(root, types.JSONRPCRequest):
-		return None
-	if root.method != "initialize":
+	if message["method"] != "initialize":
 		version = headers.get(sdk.PROTOCOL_VERSION_HEADER)
 		if (version if version is not None else sdk.DEFAULT_HTTP_VERSION) not in sdk.HANDSHAKE_VERSIONS:
 			return None
 	try:
-		typed = types.ClientRequest.model_validate(
-			root.model_dump(by_alias=True, mode="json", exclude_none=True)
-		)
+		# As the 1.x session validates it: the request as JSONRPCRequest dumps it (no None members).
+		typed = types.ClientRequest.model_validate({k: v for k, v in message.items() if v is not None})
 	except ValidationError:
 		return None
-	return root.id, typed.root
+	return message["id"], typed.root
+
+
+def _is_jsonrpc_request(message: dict) -> bool:
+	"""What the 1.x transport's JSONRPCMessage validation accepts as a JSONRPCRequest, checked in
+	place (the same rules, without building the model): jsonrpc "2.0", an int (not bool) or string
+	id, a string method, params an object or absent. A message that also carries result or error
+	could read as a response too: it goes to the transport to decide."""
+	request_id = message.get("id")
+	return (
+		message.get("jsonrpc") == "2.0"
+		and (type(request_id) is int or isinstance(request_id, str))
+		and isinstance(message.get("method"), str)
+		and isinstance(message.get("params", {}), dict | None)
+		and "result" not in message
+		and "error" not in message
+	)
 
 
 class _Request2x:
