@@ -38,7 +38,7 @@ class MCPSettings(Document):
 				frappe.throw(frappe._("{0} must be at least 1").format(self.meta.get_label(fieldname)))
 
 	def on_update(self):
-		frappe.cache.delete_value("erpnext_mcp:settings")
+		# Frappe's document cache of this Single is what every request reads (data/settings.py).
 		self.sync_audit_retention()
 		from erpnext_mcp.data.oauth import sync_frappe_oauth_settings
 
