@@ -647,6 +647,75 @@ def print_report(rows, growth, thr, costs):
 			print(f"| {name} | {value:.2f} |")
 
 
+def print_targets(rows, thr):
+	"""The request-path targets (issue 12's "done when"), judged from this run's own figures."""
+
+	def row(start: str, mode: str = ""):
+		return next((r for r in rows if r["case"].startswith(start) and mode in r["case"]), None)
+
+	def verdict(ok: bool) -> str:
+		return "met" if ok else "**not met**"
+
+	out = []
+	cached, uncached = row("list 20", "as shipped"), row("list 20", "cache off")
+	if cached and uncached:
+		out.append(
+			(
+				"list ≤ 1.15x REST, cache on / off",
+				f"{cached['ratio']:.2f} / {uncached['ratio']:.2f}",
+				f"{verdict(cached['ratio'] <= 1.15)} / {verdict(uncached['ratio'] <= 1.15)}",
+			)
+		)
+	invoice = row("get Sales Invoice", "cache off")
+	if invoice:
+		out.append(
+			(
+				"get Sales Invoice ≤ 1.10x REST, cache off",
+				f"{invoice['ratio']:.2f}",
+				verdict(invoice["ratio"] <= 1.10),
+			)
+		)
+	ping = row("ping")
+	if ping:
+		extra = ping["mcp_median"] - ping["rest_median"]
+		out.append(("MCP ping ≤ Frappe's ping + 2 ms", f"{extra:+.1f} ms", verdict(extra <= 2.0)))
+	if cached:
+		out.append(("cached list ≤ 0.8x REST", f"{cached['ratio']:.2f}", verdict(cached["ratio"] <= 0.8)))
+	by_clients = {t["clients"]: t["mcp_rps"] / t["rest_rps"] for t in thr}
+	if 1 in by_clients and 16 in by_clients:
+		out.append(
+			(
+				"req/s ≥ 0.9x REST at 1 / 16 clients",
+				f"{by_clients[1]:.2f} / {by_clients[16]:.2f}",
+				f"{verdict(by_clients[1] >= 0.9)} / {verdict(by_clients[16] >= 0.9)}",
+			)
+		)
+	generic = next((r for r in rows if r.get("generic")), None)
+	if generic:
+		out.append(
+			(
+				"per-DocType tool within 10% of the generic one, 100 DocTypes",
+				f"{generic['ratio']:.2f}",
+				verdict(generic["ratio"] <= 1.10),
+			)
+		)
+	with_peer = [r for r in rows if not r.get("generic") and r.get("peer_median") is not None]
+	if with_peer:
+		ahead = [r["case"].split(" (")[0] for r in with_peer if r["peer_median"] < r["mcp_median"]]
+		out.append(
+			(
+				"the peer behind us on every line",
+				f"peer ahead on: {', '.join(ahead)}" if ahead else "behind on every line",
+				verdict(not ahead),
+			)
+		)
+	if out:
+		print("\n| target | measured | |")
+		print("|---|---|---|")
+		for target, measured, judged in out:
+			print(f"| {target} | {measured} | {judged} |")
+
+
 RESULTS: dict[str, list] = {"rows": [], "growth": [], "thr": [], "costs": [], "sizes": [], "phases": []}
 
 if __name__ == "__main__":
@@ -658,4 +727,5 @@ if __name__ == "__main__":
 		print_sizes(RESULTS["sizes"])
 		if RESULTS["rows"]:
 			print_report(RESULTS["rows"], RESULTS["growth"], RESULTS["thr"], RESULTS["costs"])
+			print_targets(RESULTS["rows"], RESULTS["thr"])
 	sys.exit(code)
