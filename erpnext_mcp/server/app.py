@@ -14,7 +14,7 @@ from erpnext_mcp.data.backend import DocTypeInfo
 from erpnext_mcp.exceptions import ApprovalRequired, ToolError
 from erpnext_mcp.policy import OPERATIONS
 from erpnext_mcp.policy import approvals as approval_rules
-from erpnext_mcp.server import approvals, context, sdk, tools
+from erpnext_mcp.server import approvals, context, schema_check, sdk, tools
 from erpnext_mcp.server.context import MAX_TOOLS_LIMIT, CallState
 
 INSTRUCTIONS = (
@@ -148,8 +148,17 @@ def _validator(schema_json: str) -> jsonschema.protocols.Validator:
 	return cls(schema)
 
 
+@lru_cache(maxsize=512)
+def _plain_fit(schema_json: str) -> schema_check.Check | None:
+	return schema_check.compile_schema(json.loads(schema_json))
+
+
 def validate_arguments(spec: tools.ToolSpec, arguments: dict[str, Any]) -> None:
-	validator = _validator(json.dumps(spec.input_schema, sort_keys=True))
+	schema_json = json.dumps(spec.input_schema, sort_keys=True)
+	fits = _plain_fit(schema_json)
+	if fits is not None and fits(arguments):
+		return  # a sure fit (server/schema_check.py); anything else is for jsonschema to judge and word
+	validator = _validator(schema_json)
 	errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
 	if spec.doctype:
 		# A per-DocType tool's values schema lists the writable fields as a hint to the model; which
