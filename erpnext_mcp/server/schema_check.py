@@ -31,6 +31,15 @@ _TYPES: dict[str, Check] = {
 	"null": lambda v: v is None,
 }
 _ENUM_TYPES = (str, int, type(None))
+# Size keywords: the kind of instance each applies to (others pass it), and whether it is a lower bound.
+_SIZES: dict[str, tuple[type, bool]] = {
+	"minLength": (str, True),
+	"maxLength": (str, False),
+	"minItems": (list, True),
+	"maxItems": (list, False),
+	"minProperties": (dict, True),
+	"maxProperties": (dict, False),
+}
 # Annotations: they never make an instance invalid.
 _ANNOTATIONS = frozenset({"description", "title", "examples", "default"})
 
@@ -76,24 +85,13 @@ def _compile(schema: Any) -> Check:
 				raise _Unsupported
 			allowed = frozenset((type(x), x) for x in value)
 			checks.append(lambda v, allowed=allowed: type(v) in _ENUM_TYPES and (type(v), v) in allowed)
-		elif key == "minLength":
+		elif key in _SIZES:
+			kind, at_least = _SIZES[key]
 			n = _count(value)
-			checks.append(lambda v, n=n: not isinstance(v, str) or len(v) >= n)
-		elif key == "maxLength":
-			n = _count(value)
-			checks.append(lambda v, n=n: not isinstance(v, str) or len(v) <= n)
-		elif key == "minItems":
-			n = _count(value)
-			checks.append(lambda v, n=n: not isinstance(v, list) or len(v) >= n)
-		elif key == "maxItems":
-			n = _count(value)
-			checks.append(lambda v, n=n: not isinstance(v, list) or len(v) <= n)
-		elif key == "minProperties":
-			n = _count(value)
-			checks.append(lambda v, n=n: not isinstance(v, dict) or len(v) >= n)
-		elif key == "maxProperties":
-			n = _count(value)
-			checks.append(lambda v, n=n: not isinstance(v, dict) or len(v) <= n)
+			if at_least:
+				checks.append(lambda v, kind=kind, n=n: not isinstance(v, kind) or len(v) >= n)
+			else:
+				checks.append(lambda v, kind=kind, n=n: not isinstance(v, kind) or len(v) <= n)
 		elif key in ("minimum", "maximum"):
 			if not _is_number(value):
 				raise _Unsupported
