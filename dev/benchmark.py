@@ -594,7 +594,7 @@ def print_report(rows, growth, thr, costs):
 	)
 	v = DATA["versions"]
 	print(
-		f"\nMachine: {os.cpu_count()} cores ({cpu}), {mem}; Python {platform.python_version()}; Frappe {v['frappe']}, ERPNext {v['erpnext']}, erpnext_mcp {v['erpnext_mcp']}; gunicorn {os.environ.get('ERPNEXT_MCP_BENCH_WORKERS', '?')} workers; {N} interleaved pairs after {WARMUP} warm-up calls.\n"
+		f"\nMachine: {os.cpu_count()} cores ({cpu}), {mem}; site Python {v.get('python', '?')} (client {platform.python_version()}); Frappe {v['frappe']}, ERPNext {v['erpnext']}, erpnext_mcp {v['erpnext_mcp']}, mcp {v.get('mcp', '?')}; gunicorn {os.environ.get('ERPNEXT_MCP_BENCH_WORKERS', '?')} workers; {N} interleaved pairs after {WARMUP} warm-up calls.\n"
 	)
 	peer = "peer (erpnext-mcp 0.5.0, stdio) median ms" if RESULTS.get("peer") else "peer (not run)"
 	print(

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import platform
 
 import frappe
 
@@ -150,7 +152,12 @@ def setup() -> None:
 				"list_users": tokens,
 				"created_prefix": CREATED_PREFIX,
 				"versions": {
-					app: frappe.get_attr(app + ".__version__") for app in ("frappe", "erpnext", "erpnext_mcp")
+					**{
+						app: frappe.get_attr(app + ".__version__")
+						for app in ("frappe", "erpnext", "erpnext_mcp")
+					},
+					"python": platform.python_version(),  # the site's, not the benchmark client's
+					"mcp": importlib.metadata.version("mcp"),
 				},
 			}
 		)
