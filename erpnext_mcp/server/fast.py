@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import SimpleNamespace
 from typing import Any
 
 import mcp.types as types
@@ -75,9 +76,12 @@ def _transport_accepts(headers: dict[str, str], allowed_origins: tuple[str, ...]
 		if not any(m.startswith(CONTENT_TYPE_SSE) for m in accept):
 			return False
 	else:
-		# 2.x: JSON alone, wildcards included (the transport's check_accept_headers).
-		accept = [m.strip().split(";")[0].strip().lower() for m in headers.get("accept", "").split(",")]
-		if not any(m in (CONTENT_TYPE_JSON, "application/*", "*/*") for m in accept):
+		# 2.x in JSON-response mode asks for JSON alone: the transport's own check (it reads only
+		# request.headers["accept"]), wildcards included.
+		from mcp.server.streamable_http import check_accept_headers
+
+		has_json, _has_sse = check_accept_headers(SimpleNamespace(headers=headers))
+		if not has_json:
 			return False
 	parts = [part.strip() for part in content_type.split(";")[0].split(",")]
 	return CONTENT_TYPE_JSON in parts
@@ -218,23 +222,29 @@ def dispatch(state: CallState, request_id: Any, request: Any) -> tuple[Any, type
 	raise AssertionError(f"not a fast-path request: {type(request).__name__}")
 
 
-def serialize(request_id: Any, result: Any, error: types.ErrorData | None) -> bytes:
-	"""The JSON-RPC answer exactly as the SDK's session and transport write it (tier 1 compares the
-	bytes). A success is written directly: `result` is the only member the SDK's envelope models
-	could shape, and a dict is dumped by them exactly as pydantic_core.to_json dumps it."""
-	if error is not None:
-		message = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
-		if sdk.SDK_MAJOR >= 2:
-			# The 2.x dispatcher writes the error as is; the transport dumps exclude_unset.
-			return message.model_dump_json(by_alias=True, exclude_unset=True).encode()
-		return types.JSONRPCMessage(message).model_dump_json(by_alias=True, exclude_none=True).encode()
+def result_json(result: Any) -> bytes:
+	"""A success result as the SDK writes it inside its answer: `result` is the only member the SDK's
+	envelope models could shape, and they dump a dict exactly as pydantic_core.to_json does."""
 	if sdk.SDK_MAJOR < 2:
 		# The 1.x session sends the result model dumped to a dict (by alias, JSON mode, no None fields).
 		result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+	return pydantic_core.to_json(result)
+
+
+def answer(request_id: Any, encoded_result: bytes) -> bytes:
+	"""The JSON-RPC success envelope around a result_json() (also for a cached tools/list answer)."""
 	return (
-		b'{"jsonrpc":"2.0","id":'
-		+ pydantic_core.to_json(request_id)
-		+ b',"result":'
-		+ pydantic_core.to_json(result)
-		+ b"}"
+		b'{"jsonrpc":"2.0","id":' + pydantic_core.to_json(request_id) + b',"result":' + encoded_result + b"}"
 	)
+
+
+def serialize(request_id: Any, result: Any, error: types.ErrorData | None) -> bytes:
+	"""The JSON-RPC answer exactly as the SDK's session and transport write it (tier 1 compares the
+	bytes)."""
+	if error is None:
+		return answer(request_id, result_json(result))
+	message = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
+	if sdk.SDK_MAJOR >= 2:
+		# The 2.x dispatcher writes the error as is; the transport dumps exclude_unset.
+		return message.model_dump_json(by_alias=True, exclude_unset=True).encode()
+	return types.JSONRPCMessage(message).model_dump_json(by_alias=True, exclude_none=True).encode()

@@ -68,7 +68,6 @@ def _compile(schema: Any) -> Check:
 	if not isinstance(schema, dict):
 		raise _Unsupported
 	checks: list[Check] = []
-	properties: dict[str, Check] = {}
 	for key, value in schema.items():
 		if key in _ANNOTATIONS:
 			continue
